@@ -1,0 +1,33 @@
+# recunlearn: reproduce "Recommendation Unlearning" (RecEraser, WWW 2022) end to end.
+# Default: the paper's reproduction (config/config.yaml). Offline demo: --configfile config/demo.yaml
+
+
+# ---------------------------------------------------------------------------- config
+configfile: "config/config.yaml"
+
+
+# ---------------------------------------------------------------------------- rules
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/results.smk"
+
+
+# ---------------------------------------------------------------------------- banners
+onstart:
+    print(f"recunlearn: datasets {', '.join(DATASETS)}")
+
+
+onsuccess:
+    print("recunlearn: done; tables in results/tables/, all metrics in results/metrics.csv")
+
+
+onerror:
+    print("recunlearn: a job failed; its log is named above (add --show-failed-logs to print it)")
+
+
+# ---------------------------------------------------------------------------- target
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,131 @@
+"""Configuration: JSON-schema validation with defaults, and one-line errors that name the key.
+
+The schema (``workflow/schemas/config.schema.yaml``) is the documentation of every key. Snakemake's own
+``validate()`` prints a multi-line jsonschema dump; this module turns the first problem into one line:
+``config key 'split.valid': 1.5 is greater than the maximum of 1 (expected: fraction of ...)``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
+
+from .datasets import check_dataset, resolve_registry
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+def _with_defaults(validator_class):
+    """A validator class that writes each property's ``default`` into the instance before validating it."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultingValidator = _with_defaults(Draft202012Validator)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file, naming the file and line on a syntax error."""
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+
+
+def _subschema(schema: dict, root: dict, path: list) -> dict:
+    """The schema that governs ``path`` (best effort: follows properties, items, additionalProperties, $ref)."""
+    node = schema
+    for key in path:
+        while "$ref" in node:
+            node = _resolve(root, node["$ref"])
+        if isinstance(key, int):
+            node = node.get("items", {})
+        elif key in node.get("properties", {}):
+            node = node["properties"][key]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return {}
+    while "$ref" in node:
+        node = _resolve(root, node["$ref"])
+    return node
+
+
+def _resolve(root: dict, ref: str) -> dict:
+    node = root
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _format_error(err, root: dict) -> str:
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        where = _dotted(path + [unknown[0]]) if unknown else _dotted(path)
+        return f"config key '{where}': unknown key (allowed here: {', '.join(allowed)})"
+    if err.validator == "required":
+        return f"config key '{_dotted(path)}': {err.message}"
+    sub = _subschema(root, root, path)
+    expected = sub.get("description")
+    msg = f"config key '{_dotted(path)}': {err.message}"
+    if expected:
+        msg += f" (expected: {' '.join(str(expected).split())})"
+    return msg
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Fill in the schema's defaults (in place) and raise ConfigError on the first problem, in one line."""
+    schema = load_yaml(schema_path)
+    validator = _DefaultingValidator(schema)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        raise ConfigError(_format_error(best_match(errors), schema))
+    _check_semantics(config)
+    return config
+
+
+def _check_semantics(config: dict) -> None:
+    """Checks a JSON schema cannot express."""
+    split = config["split"]
+    total = split["train"] + split["valid"] + split["test"]
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(
+            f"config key 'split': train + valid + test must sum to 1, got "
+            f"{split['train']} + {split['valid']} + {split['test']} = {total:g}"
+        )
+    registry = resolve_registry(config.get("registry", {}))
+    for name, spec in registry.items():
+        try:
+            check_dataset(name, spec)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    for name in config["datasets"]:
+        if name not in registry:
+            raise ConfigError(
+                f"config key 'datasets': unknown dataset '{name}' "
+                f"(expected one of: {', '.join(sorted(registry))}, or an entry under 'registry')"
+            )

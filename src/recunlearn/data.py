@@ -1,0 +1,197 @@
+"""Interaction sets: the compact on-disk format, their fingerprint, preprocessing and the per-user split.
+
+On disk a split is ``<split>.npz`` with int32 ``user`` and ``item`` arrays and the scalars ``n_users`` and
+``n_items`` (the id ranges of the whole dataset, so every split and shard shares one id space).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """A set of (user, item) pairs in a dataset with ``n_users`` users and ``n_items`` items."""
+
+    user: np.ndarray
+    item: np.ndarray
+    n_users: int
+    n_items: int
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+    def sha256(self) -> str:
+        return interactions_sha256(self.user, self.item, self.n_users, self.n_items)
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indptr, items) with each user's items contiguous and sorted."""
+        order = np.lexsort((self.item, self.user))
+        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.user, minlength=self.n_users), out=indptr[1:])
+        return indptr, self.item[order].astype(np.int64)
+
+
+def interactions_sha256(user: np.ndarray, item: np.ndarray, n_users: int, n_items: int) -> str:
+    """Order-independent fingerprint of an interaction set (used by every artefact's sidecar)."""
+    key = np.sort(np.asarray(user, dtype=np.int64) * int(n_items) + np.asarray(item, dtype=np.int64))
+    h = hashlib.sha256(f"{int(n_users)}x{int(n_items)}:".encode())
+    h.update(key.astype("<i8").tobytes())
+    return h.hexdigest()
+
+
+def atomic_path(path: str | Path) -> Path:
+    """A temporary sibling of ``path`` to write to before ``os.replace``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, obj) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def save_interactions(path: str | Path, x: Interactions) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, user=x.user.astype(np.int32), item=x.item.astype(np.int32),
+                     n_users=np.int64(x.n_users), n_items=np.int64(x.n_items))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_interactions(path: str | Path) -> Interactions:
+    with np.load(path) as z:
+        x = Interactions(z["user"].astype(np.int64), z["item"].astype(np.int64), int(z["n_users"]), int(z["n_items"]))
+    check_ids(x, str(path))
+    return x
+
+
+def check_ids(x: Interactions, label: str) -> None:
+    """Raise ValueError if a user or item id is outside [0, n)."""
+    for name, ids, n in (("user", x.user, x.n_users), ("item", x.item, x.n_items)):
+        if len(ids) and (ids.min() < 0 or ids.max() >= n):
+            bad = int(np.flatnonzero((ids < 0) | (ids >= n))[0])
+            raise ValueError(f"{label}: row {bad}: {name} id {int(ids[bad])} out of range [0, {n})")
+
+
+def remap(raw_user: np.ndarray, raw_item: np.ndarray):
+    """Drop duplicate pairs and map raw ids to 0..M-1, 0..N-1 (sorted raw order). Returns ids and the maps."""
+    user_keys, user = np.unique(raw_user, return_inverse=True)
+    item_keys, item = np.unique(raw_item, return_inverse=True)
+    pairs = np.unique(user.astype(np.int64) * len(item_keys) + item, return_index=False)
+    return pairs // len(item_keys), pairs % len(item_keys), user_keys, item_keys
+
+
+def split_per_user(user: np.ndarray, n_users: int, ratios: tuple[float, float, float], seed: int,
+                   min_user_interactions: int = 3) -> np.ndarray:
+    """Split label (0 train, 1 valid, 2 test) of each interaction: each user's interactions at random.
+
+    A user with n >= min_user_interactions interactions gets max(1, round(n * valid)) validation and
+    max(1, round(n * test)) test interactions (when that ratio is > 0) and keeps the rest, always at least one,
+    for training; a user with fewer keeps everything in train.
+    """
+    _, r_valid, r_test = ratios
+    n = len(user)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    order = order[np.argsort(user[order], kind="stable")]  # grouped by user, random within a user
+    counts = np.bincount(user, minlength=n_users)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(n) - np.repeat(starts, counts)
+    eligible = counts >= min_user_interactions
+
+    def share(r):
+        k = np.floor(counts * r + 0.5).astype(np.int64)
+        return np.where(eligible & (r > 0), np.maximum(k, 1), 0)
+
+    n_test = share(r_test)
+    n_valid = share(r_valid)
+    over = np.maximum(n_test + n_valid - (counts - 1), 0)  # keep >= 1 training interaction
+    n_valid = np.maximum(n_valid - over, 0)
+    user_sorted = user[order]
+    label_sorted = np.zeros(n, dtype=np.int8)
+    label_sorted[rank < n_test[user_sorted]] = 2
+    label_sorted[(rank >= n_test[user_sorted]) & (rank < (n_test + n_valid)[user_sorted])] = 1
+    label = np.empty(n, dtype=np.int8)
+    label[order] = label_sorted
+    return label
+
+
+def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), seed: int = 2022,
+               min_user_interactions: int = 3, name: str = "") -> dict:
+    """Implicit 1s, duplicates dropped, ids remapped, per-user split; writes the splits, maps and stats.json."""
+    out_dir = Path(out_dir)
+    n_raw = len(raw_user)
+    log.info("%s: %d raw interactions; remapping ids and dropping duplicates", name, n_raw)
+    user, item, user_keys, item_keys = remap(raw_user, raw_item)
+    n_users, n_items = len(user_keys), len(item_keys)
+    log.info("%s: %d users, %d items, %d interactions (%d duplicates dropped); splitting with seed %d",
+             name, n_users, n_items, len(user), n_raw - len(user), seed)
+    label = split_per_user(user, n_users, ratios, seed, min_user_interactions)
+    stats = {
+        "dataset": name,
+        "users": n_users,
+        "items": n_items,
+        "interactions": int(len(user)),
+        "density": float(len(user) / (n_users * n_items)),
+        "raw_rows": int(n_raw),
+        "duplicates_dropped": int(n_raw - len(user)),
+        "split": {"ratios": list(ratios), "seed": seed, "min_user_interactions": min_user_interactions},
+    }
+    for code, split in enumerate(SPLITS):
+        sel = label == code
+        part = Interactions(user[sel], item[sel], n_users, n_items)
+        save_interactions(out_dir / f"{split}.npz", part)
+        stats[split] = {
+            "interactions": int(sel.sum()),
+            "users": int(len(np.unique(part.user))),
+            "items": int(len(np.unique(part.item))),
+            "sha256": part.sha256(),
+        }
+    for kind, keys in (("users", user_keys), ("items", item_keys)):
+        frame = pd.DataFrame({"id": np.arange(len(keys)), "raw_id": keys})
+        write_atomic(out_dir / f"{kind}.csv", frame.to_csv(index=False))
+    write_json(out_dir / "stats.json", stats)
+    log.info("%s: train %d / valid %d / test %d", name, stats["train"]["interactions"],
+             stats["valid"]["interactions"], stats["test"]["interactions"])
+    return stats
+
+
+def prepare(fmt: str, files: list[tuple[str, str | None]], out_dir: str | Path, split: dict, name: str,
+            csv_options: dict | None = None) -> dict:
+    """Read a dataset's raw files in its format and preprocess it into ``out_dir`` (the rule's one call)."""
+    from .readers import read_raw
+
+    if fmt == "synthetic":  # the generator writes a user<TAB>item file
+        fmt, csv_options = "csv", {"sep": "\t", "header": True, "user_col": "user", "item_col": "item"}
+    raw_user, raw_item = read_raw(fmt, files, csv_options)
+    return preprocess(raw_user, raw_item, out_dir, (split["train"], split["valid"], split["test"]),
+                      split["seed"], split["min_user_interactions"], name)

@@ -1,0 +1,113 @@
+"""The dataset registry: built-in datasets of the paper (spec section 2) merged with the user's ``registry``.
+
+A dataset is a ``format`` plus ``sources`` (files to fetch into ``resources/<name>/``), or ``format: synthetic``
+with the generator's parameters. Readers for each format live in :mod:`recunlearn.readers`.
+"""
+
+from __future__ import annotations
+
+import copy
+import posixpath
+from urllib.parse import unquote, urlparse
+
+GROUPLENS = "https://files.grouplens.org/datasets/movielens"
+LIGHTGCN_YELP = "https://raw.githubusercontent.com/gusye1234/LightGCN-PyTorch/master/data/yelp2018"
+
+BUILTIN: dict[str, dict] = {
+    "ml-100k": {
+        "format": "movielens_tab",
+        "description": "MovieLens 100K (GroupLens), u.data",
+        "sources": [
+            {
+                "url": f"{GROUPLENS}/ml-100k.zip",
+                "md5": "0e33842e24a9c977be4e0107933c0723",
+                "sha256": "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+                "member": "ml-100k/u.data",
+            }
+        ],
+    },
+    "ml-1m": {
+        "format": "movielens_dat",
+        "description": "MovieLens 1M (GroupLens), ratings.dat",
+        "sources": [
+            {
+                "url": f"{GROUPLENS}/ml-1m.zip",
+                "md5": "c4d9eecfca2ab87c1945afe126590906",
+                "sha256": "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
+                "member": "ml-1m/ratings.dat",
+            }
+        ],
+    },
+    "ml-10m": {
+        "format": "movielens_dat",
+        "description": "MovieLens 10M (GroupLens), ml-10M100K/ratings.dat",
+        "sources": [
+            {
+                "url": f"{GROUPLENS}/ml-10m.zip",
+                "md5": "ce571fd55effeba0271552578f2648bd",
+                "sha256": "813c411ccb6122564edfe752e7f80c4dcc5aa25fa94c93622f6877a7ba252862",
+                "member": "ml-10M100K/ratings.dat",
+            }
+        ],
+    },
+    "yelp2018": {
+        "format": "lightgcn",
+        "description": "Yelp2018 as preprocessed by the LightGCN authors (train.txt + test.txt merged, re-split)",
+        # No published checksum: the sha256 is recorded on first download and verified afterwards.
+        "sources": [{"url": f"{LIGHTGCN_YELP}/train.txt"}, {"url": f"{LIGHTGCN_YELP}/test.txt"}],
+    },
+    "synthetic": {
+        "format": "synthetic",
+        "description": "embedded synthetic data: planted user/item communities, power-law item popularity",
+        "sources": [],
+        "synthetic": {},
+    },
+}
+
+
+def resolve_registry(user_registry: dict | None = None) -> dict[str, dict]:
+    """Built-ins, with the user's entries added (a user entry of a built-in's name replaces it whole)."""
+    registry = copy.deepcopy(BUILTIN)
+    registry.update(copy.deepcopy(user_registry or {}))
+    for spec in registry.values():
+        spec.setdefault("sources", [])
+        if spec["format"] == "csv":
+            spec.setdefault("csv", {})
+        if spec["format"] == "synthetic":
+            spec.setdefault("synthetic", {})
+    return registry
+
+
+def source_filename(source: dict) -> str:
+    """The file name a source is stored under in ``resources/<dataset>/``."""
+    if source.get("filename"):
+        return source["filename"]
+    url = source["url"]
+    parsed = urlparse(url)
+    path = unquote(parsed.path) if parsed.scheme in ("http", "https", "file") else url
+    name = posixpath.basename(path.replace("\\", "/").rstrip("/"))
+    if not name:
+        raise ValueError(f"source {url!r}: cannot derive a file name; set 'filename'")
+    return name
+
+
+def check_dataset(name: str, spec: dict) -> None:
+    """Semantic checks of one registry entry; raises ValueError naming the key."""
+    fmt = spec["format"]
+    sources = spec.get("sources", [])
+    if fmt == "synthetic":
+        if sources:
+            raise ValueError(f"config key 'registry.{name}.sources': a synthetic dataset takes no sources")
+        syn = spec.get("synthetic", {})
+        if syn.get("min_interactions", 20) > syn.get("max_interactions", 300):
+            raise ValueError(
+                f"config key 'registry.{name}.synthetic': min_interactions must not exceed max_interactions"
+            )
+        return
+    if not sources:
+        raise ValueError(f"config key 'registry.{name}.sources': format '{fmt}' needs at least one source")
+    names = [source_filename(s) for s in sources]
+    if len(set(names)) != len(names):
+        raise ValueError(f"config key 'registry.{name}.sources': two sources share a file name {names}; set 'filename'")
+    if fmt in ("movielens_dat", "movielens_tab", "csv") and len(sources) != 1:
+        raise ValueError(f"config key 'registry.{name}.sources': format '{fmt}' reads exactly one source")

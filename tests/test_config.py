@@ -1,0 +1,92 @@
+"""Config validation: defaults filled in, and one-line errors that name the key and what was expected."""
+
+import copy
+
+import pytest
+
+from recunlearn.config import ConfigError, load_yaml, validate_config
+from recunlearn.datasets import BUILTIN
+
+from conftest import ROOT
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def demo():
+    return load_yaml(ROOT / "config" / "demo.yaml")
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config.yaml", "demo.yaml"):
+        cfg = validate_config(load_yaml(ROOT / "config" / name), SCHEMA)
+        assert cfg["evaluation"]["ks"] == [10, 20, 50]
+    assert validate_config(load_yaml(ROOT / "config" / "config.yaml"), SCHEMA)["datasets"] == ["yelp2018", "ml-1m", "ml-10m"]
+
+
+def test_defaults_are_filled_in():
+    cfg = validate_config({"datasets": ["synthetic"]}, SCHEMA)
+    assert cfg["split"] == {"train": 0.8, "valid": 0.1, "test": 0.1, "seed": 2022, "min_user_interactions": 3}
+    assert cfg["download"]["retries"] == 3
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda c: c.update(bogus=1), "config key 'bogus': unknown key (allowed here: datasets, download,"),
+        (lambda c: c["split"].update(seeed=1), "config key 'split.seeed': unknown key"),
+        (lambda c: c["split"].update(valid=1.5), "config key 'split.valid': 1.5 is greater than or equal to the maximum of 1"),
+        (lambda c: c["evaluation"].update(ks=[10, "x"]), "config key 'evaluation.ks.1': 'x' is not of type 'integer'"),
+        (lambda c: c.update(datasets=["nope"]), "config key 'datasets': unknown dataset 'nope' (expected one of:"),
+        (lambda c: c["split"].update(train=0.7), "train + valid + test must sum to 1"),
+        (lambda c: c["registry"]["synthetic"].update(format="parquet"), "config key 'registry.synthetic.format': 'parquet' is not one of"),
+        (lambda c: c["registry"].update(x={"format": "csv", "sources": [{"url": "a.csv", "md5": "abc"}]}),
+         "config key 'registry.x.sources.0.md5': 'abc' does not match"),
+        (lambda c: c["registry"].update(x={"format": "csv"}) or c.update(datasets=["x"]),
+         "config key 'registry.x.sources': format 'csv' needs at least one source"),
+    ],
+)
+def test_errors_name_the_key(mutate, message):
+    cfg = copy.deepcopy(demo())
+    mutate(cfg)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    text = str(err.value)
+    assert message in text and "\n" not in text
+
+
+def test_error_says_what_was_expected():
+    cfg = demo()
+    cfg["split"]["seed"] = "abc"
+    with pytest.raises(ConfigError, match=r"\(expected: seed of the split\)"):
+        validate_config(cfg, SCHEMA)
+
+
+def test_builtins_are_valid_registry_entries():
+    validate_config({"datasets": ["synthetic"], "registry": copy.deepcopy(BUILTIN)}, SCHEMA)
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("datasets: [a\nsplit: {\n")
+    with pytest.raises(ConfigError, match=rf"{p}:\d+: invalid YAML"):
+        load_yaml(p)
+
+
+KEYWORDS = {"type", "description", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern",
+            "minLength", "items", "enum", "$ref", "properties", "additionalProperties", "required", "minItems",
+            "uniqueItems", "propertyNames"}
+
+
+def test_schema_documents_every_key():
+    schema = load_yaml(SCHEMA)
+
+    def walk(node, path):
+        for name, sub in node.get("properties", {}).items():
+            where = ".".join(path + [name])
+            assert set(sub) <= KEYWORDS, f"{where}: unexpected schema keywords {set(sub) - KEYWORDS}"
+            assert "description" in sub or "$ref" in sub, f"{where} has no description"
+            walk(sub, path + [name])
+
+    walk(schema, [])
+    for name, sub in schema["$defs"].items():
+        walk(sub, [f"$defs.{name}"])

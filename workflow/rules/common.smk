@@ -1,0 +1,70 @@
+# Python of the workflow: config validation, the dataset registry, input functions. No rules here.
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The workflow imports the checked-out library; rule scripts find it through the symlink
+# workflow/scripts/recunlearn -> ../../src/recunlearn (Snakemake puts a script's folder on sys.path), so
+# jobs run under --sdm conda, whose env holds only the dependencies, need no install of the package.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from recunlearn.config import ConfigError, validate_config
+from recunlearn.datasets import resolve_registry, source_filename
+
+try:
+    validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+except ConfigError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
+
+REGISTRY = resolve_registry(config["registry"])
+DATASETS = list(config["datasets"])
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(name) for name in REGISTRY),
+    filename=r"[^/]+",
+
+
+def dataset_spec(dataset):
+    return REGISTRY[dataset]
+
+
+def source_of(dataset, filename):
+    """The registry source of resources/<dataset>/<filename>."""
+    for source in dataset_spec(dataset)["sources"]:
+        if source_filename(source) == filename:
+            return source
+    raise WorkflowError(f"dataset '{dataset}' has no source stored as '{filename}'")
+
+
+def raw_files(wildcards):
+    """Raw inputs of a dataset: its downloaded sources, or the generator's output."""
+    spec = dataset_spec(wildcards.dataset)
+    if spec["format"] == "synthetic":
+        return [f"results/{wildcards.dataset}/raw/interactions.tsv"]
+    return [f"resources/{wildcards.dataset}/{source_filename(s)}" for s in spec["sources"]]
+
+
+def raw_members(wildcards):
+    """The zip member to read of each raw input (None: the file itself)."""
+    spec = dataset_spec(wildcards.dataset)
+    if spec["format"] == "synthetic":
+        return [None]
+    return [s.get("member") for s in spec["sources"]]
+
+
+def metric_files():
+    """Every per-evaluation metrics file the config asks for (gathered into results/metrics.csv)."""
+    return [f"results/{d}/mostpop/metrics.csv" for d in DATASETS]
+
+
+def all_targets():
+    return [
+        "results/metrics.csv",
+        *multiext("results/tables/table_6_2", ".md", ".tex", ".csv"),
+    ]

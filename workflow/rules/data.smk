@@ -1,0 +1,60 @@
+localrules:
+    download,
+
+
+# ---------------------------------------------------------------------------- download
+# Fetch one raw file of a dataset (https, file:// or a local path), checksum-verified, atomically.
+rule download:
+    output:
+        "resources/{dataset}/{filename}",
+    log:
+        "resources/{dataset}/{filename}.log",
+    retries: config["download"]["retries"]
+    conda:
+        "../../envs/recunlearn.yaml"
+    params:
+        source=lambda wildcards: source_of(wildcards.dataset, wildcards.filename),
+        timeout=lookup(within=config, dpath="download/timeout"),
+    script:
+        "../scripts/download.py"
+
+
+# ---------------------------------------------------------------------------- synthetic data
+# Generate the embedded synthetic dataset (planted communities, power-law popularity); no download.
+rule generate_synthetic:
+    output:
+        interactions="results/{dataset}/raw/interactions.tsv",
+        communities="results/{dataset}/raw/communities.npz",
+    log:
+        "results/{dataset}/raw/generate.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    params:
+        synthetic=lambda wildcards: dataset_spec(wildcards.dataset)["synthetic"],
+    script:
+        "../scripts/generate_synthetic.py"
+
+
+# ---------------------------------------------------------------------------- preprocess
+# Implicit 1s, duplicates dropped, ids remapped, per-user seeded 80/10/10 split, stats.
+rule preprocess:
+    input:
+        raw=raw_files,
+    output:
+        train="results/{dataset}/data/train.npz",
+        valid="results/{dataset}/data/valid.npz",
+        test="results/{dataset}/data/test.npz",
+        user_map="results/{dataset}/data/users.csv",
+        item_map="results/{dataset}/data/items.csv",
+        stats="results/{dataset}/data/stats.json",
+    log:
+        "results/{dataset}/data/preprocess.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    params:
+        fmt=lambda wildcards: dataset_spec(wildcards.dataset)["format"],
+        members=raw_members,
+        csv=lambda wildcards: dataset_spec(wildcards.dataset).get("csv"),
+        split=lookup(within=config, dpath="split"),
+    script:
+        "../scripts/preprocess.py"
