@@ -1,6 +1,7 @@
 """The spine through Snakemake: tiny synthetic data plus local datasets in two raw formats, end to end."""
 
 import hashlib
+import json
 import zipfile
 
 import pandas as pd
@@ -38,6 +39,9 @@ def spine_config(workdir, md5=None):
             "toyyelp": {"format": "lightgcn", "sources": [{"url": "raw/train.txt"}, {"url": "raw/test.txt"}]},
         },
         "download": {"retries": 0, "timeout": 10},
+        "training": {"device": "cpu", "threads": 1, "gpus": 0},
+        "hyperparameters": {m: {"max_epochs": 4, "eval_every": 2, "patience": 2, "dim": 16}
+                            for m in ("BPR", "WMF", "LightGCN")},
     }
     return cfg, real_md5, n_rows
 
@@ -55,6 +59,12 @@ def test_spine_end_to_end_and_deterministic(workdir):
 
     metrics = pd.read_csv(workdir / "results" / "metrics.csv")
     assert sorted(metrics["dataset"].unique()) == ["synthetic", "toy100k", "toyyelp"]
+    assert sorted(metrics["model"].unique()) == ["BPR", "LightGCN", "MostPop", "WMF"]
+    assert len(metrics) == 3 * 4 * 2 * 2 * 3  # datasets x models x splits x metrics x ks
+    sidecar = json.loads((workdir / "results" / "synthetic" / "WMF" / "retrain" / "model.json").read_text())
+    stats = json.loads((workdir / "results" / "synthetic" / "data" / "stats.json").read_text())
+    assert sidecar["trained_on"]["sha256"] == stats["train"]["sha256"] and sidecar["device"] == "cpu"
+    assert (workdir / "results" / "synthetic" / "WMF" / "retrain" / "benchmark.tsv").exists()
     assert set(metrics["split"]) == {"valid", "test"} and set(metrics["k"]) == {10, 20, 50}
     assert metrics["value"].between(0, 1).all()
     table = pd.read_csv(workdir / "results" / "tables" / "table_6_2.csv")
@@ -97,7 +107,23 @@ def test_paper_config_plans_downloads_and_preprocessing(workdir):
         assert path in out, path
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["download"] == 4 and counts["preprocess"] == 3
+    assert counts["download"] == 4 and counts["preprocess"] == 3 and counts["retrain"] == 9
+    for dataset in ("yelp2018", "ml-1m", "ml-10m"):
+        for model in ("BPR", "WMF", "LightGCN"):
+            assert f"results/{dataset}/{model}/retrain/model.pt" in out
+
+
+def planned_gpus(workdir, *args):
+    """The gpu resource of every planned retrain job."""
+    out = run_snakemake(workdir, "-n", *args).stdout
+    jobs = out.split("rule ")[1:]
+    return {job.split(":")[0]: ("gpu=1" in job) for job in jobs if job.startswith(("retrain", "preprocess"))}
+
+
+def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(workdir):
+    assert planned_gpus(workdir) == {"retrain": True, "preprocess": False}  # paper config: device auto
+    assert planned_gpus(workdir, "--configfile", str(ROOT / "config" / "demo.yaml")) == {"retrain": False,
+                                                                                          "preprocess": False}
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/demo.yaml"])

@@ -100,12 +100,30 @@ def _format_error(err, root: dict) -> str:
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     """Fill in the schema's defaults (in place) and raise ConfigError on the first problem, in one line."""
     schema = load_yaml(schema_path)
-    validator = _DefaultingValidator(schema)
-    errors = list(validator.iter_errors(config))
-    if errors:
-        raise ConfigError(_format_error(best_match(errors), schema))
+    _validate(config, schema, schema)
     _check_semantics(config)
+    for dataset, per_model in config.get("dataset_hyperparameters", {}).items():
+        for model in per_model:
+            merged = hyperparameters(config, dataset, model)
+            sub = schema["properties"]["hyperparameters"]["properties"][model]
+            try:
+                _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
+            except ConfigError as exc:
+                raise ConfigError(str(exc).replace("config key '", f"config key 'dataset_hyperparameters.{dataset}.{model}.", 1)) from None
     return config
+
+
+def _validate(instance, schema: dict, root: dict) -> None:
+    errors = list(_DefaultingValidator(schema).iter_errors(instance))
+    if errors:
+        raise ConfigError(_format_error(best_match(errors), root if schema is root else schema))
+
+
+def hyperparameters(config: dict, dataset: str, model: str) -> dict:
+    """The hyper-parameters of ``model`` on ``dataset``: ``hyperparameters.<model>`` with the dataset's overrides."""
+    merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
+    merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
+    return merged
 
 
 def _check_semantics(config: dict) -> None:

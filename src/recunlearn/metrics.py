@@ -93,23 +93,29 @@ def embedding_scorer(user_emb: torch.Tensor, item_emb: torch.Tensor) -> Scorer:
     return score
 
 
-def run_mostpop(data_dir, out_csv, dataset: str, ks, batch_users: int = 1024) -> dict:
-    """Evaluate MostPop on validation and test of a preprocessed dataset; write long-form metric rows."""
-    from pathlib import Path
 
-    from .data import load_interactions
-    from .results import metric_rows, write_rows
+def evaluate_splits(scorer: Scorer, train: Interactions, valid: Interactions, test: Interactions, ks,
+                    batch_users: int = 1024, device="cpu", **labels):
+    """Long-form metric rows on validation and on test (test also masks the validation items)."""
+    import pandas as pd
 
-    d = Path(data_dir)
-    train, valid, test = (load_interactions(d / f"{s}.npz") for s in ("train", "valid", "test"))
-    scorer = mostpop_scorer(train)
+    from .results import metric_rows
+
     frames = []
-    out = {}
     for split, heldout, exclude in (("valid", valid, [train]), ("test", test, [train, valid])):
-        values = evaluate(scorer, heldout, exclude, ks, batch_users)
-        frames.append(metric_rows(values, split, dataset, model="MostPop", method="MostPop"))
-        log.info("MostPop %s %s: %s", dataset, split,
+        values = evaluate(scorer, heldout, exclude, ks, batch_users, device=device)
+        frames.append(metric_rows(values, split, **labels))
+        log.info("%s %s %s: %s", labels.get("dataset"), labels.get("model"), split,
                  ", ".join(f"{m}@{k}={v:.4f}" for (m, k), v in sorted(values.items())))
-        out[split] = values
-    write_rows(out_csv, frames)
-    return out
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_mostpop(data: dict, out_csv, dataset: str, ks, batch_users: int = 1024):
+    """Evaluate MostPop on validation and test of a preprocessed dataset; write long-form metric rows."""
+    from .data import load_interactions, write_atomic
+
+    train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
+    rows = evaluate_splits(mostpop_scorer(train), train, valid, test, ks, batch_users, dataset=dataset,
+                           model="MostPop", method="MostPop")
+    write_atomic(out_csv, rows.to_csv(index=False, float_format="%.6f"))
+    return rows

@@ -13,7 +13,7 @@ min_version("9.0")
 # jobs run under --sdm conda, whose env holds only the dependencies, need no install of the package.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from recunlearn.config import ConfigError, validate_config
+from recunlearn.config import ConfigError, hyperparameters, validate_config
 from recunlearn.datasets import resolve_registry, source_filename
 
 try:
@@ -23,11 +23,15 @@ except ConfigError as exc:
 
 REGISTRY = resolve_registry(config["registry"])
 DATASETS = list(config["datasets"])
+MODELS = list(config["models"])
+# GPUs a training job asks for (the `gpu` resource a cluster profile turns into a request); 0 on CPU
+TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
 
 
 wildcard_constraints:
     dataset="|".join(re.escape(name) for name in REGISTRY),
     filename=r"[^/]+",
+    model="BPR|WMF|LightGCN",
 
 
 def dataset_spec(dataset):
@@ -60,7 +64,9 @@ def raw_members(wildcards):
 
 def metric_files():
     """Every per-evaluation metrics file the config asks for (gathered into results/metrics.csv)."""
-    return [f"results/{d}/mostpop/metrics.csv" for d in DATASETS]
+    return [f"results/{d}/mostpop/metrics.csv" for d in DATASETS] + [
+        f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS
+    ]
 
 
 def all_targets():

@@ -1,0 +1,50 @@
+"""Losses shared by the base models and the aggregators.
+
+- ``bpr_loss``: mean of softplus(neg - pos) = -ln sigma(pos - neg), numerically stable;
+- ``l2``: squared L2 of the given rows divided by the batch size (the regulariser on "ego" rows);
+- ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (spec section 4);
+- ``wmf_naive_loss``: the all-pairs weighted squared loss it equals up to a constant (for tests).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """-mean ln sigma(pos - neg)."""
+    return F.softplus(neg - pos).mean()
+
+
+def l2(*rows: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """sum of squared entries of ``rows`` / batch_size."""
+    return sum(r.pow(2).sum() for r in rows) / batch_size
+
+
+def wmf_efficient_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: torch.Tensor, pos_items: torch.Tensor,
+                       c0: float) -> torch.Tensor:
+    """Efficient non-sampling WMF loss for a batch of users, eq. (3.9):
+
+        L = sum_{u in B} sum_{v in V_u+} ((1 - c0) y_uv^2 - 2 y_uv)
+            + c0 * sum_{i,j} (sum_{u in B} p_ui p_uj) (sum_{v in V} q_vi q_vj)
+
+    ``p_batch`` [B, d] user embeddings of the batch, ``q_all`` [N, d] embeddings of every item of the
+    (sub-)dataset, (``pos_rows``, ``pos_items``) the batch's positives as (row in the batch, row of q_all).
+    Cost O((B + N) d^2 + |Y_B| d). Equals ``wmf_naive_loss`` minus the number of positives.
+    """
+    y_pos = (p_batch[pos_rows] * q_all[pos_items]).sum(-1)
+    positive = ((1.0 - c0) * y_pos.pow(2) - 2.0 * y_pos).sum()
+    missing = c0 * (torch.mm(p_batch.T, p_batch) * torch.mm(q_all.T, q_all)).sum()
+    return positive + missing
+
+
+def wmf_naive_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: torch.Tensor, pos_items: torch.Tensor,
+                   c0: float) -> torch.Tensor:
+    """sum_{u in B} sum_{v in V} c_uv (y_uv - p_u . q_v)^2 with c = 1 on positives and c0 elsewhere: O(B N d)."""
+    scores = p_batch @ q_all.T
+    target = torch.zeros_like(scores)
+    target[pos_rows, pos_items] = 1.0
+    weight = torch.full_like(scores, c0)
+    weight[pos_rows, pos_items] = 1.0
+    return (weight * (target - scores).pow(2)).sum()

@@ -1,0 +1,59 @@
+"""The model contract shared by BPR, WMF and LightGCN (after RecBole's, trimmed).
+
+A model is built from ``(n_users, n_items, cfg, train)``: the id space, its frozen config dataclass and the
+interaction set it is trained on (LightGCN builds its graph from it, WMF its item set). It exposes
+- ``input_type``: ``"pairs"`` (batches of users, positives, sampled negatives) or ``"users"`` (user batches);
+- ``calculate_loss(batch) -> Tensor``: the scalar training loss of one batch;
+- ``embeddings() -> (P [n_users, d], Q [n_items, d])``: final embeddings; scores are P @ Q.T;
+- ``full_sort_predict(users) -> [B, n_items]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..data import Interactions
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters every base model shares (spec section 4)."""
+
+    dim: int = 64
+    optimizer: str = "adagrad"
+    lr: float = 0.05
+    batch_size: int = 1024
+    reg_weight: float = 1e-4
+    init_std: float = 0.01
+    max_epochs: int = 200
+    eval_every: int = 1
+    patience: int = 10
+
+
+class Recommender(nn.Module):
+    input_type = "pairs"
+
+    def __init__(self, n_users: int, n_items: int, cfg: ModelConfig, train: Interactions):
+        super().__init__()
+        self.n_users, self.n_items, self.cfg = n_users, n_items, cfg
+
+    def calculate_loss(self, batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def full_sort_predict(self, users: torch.Tensor) -> torch.Tensor:
+        p, q = self.embeddings()
+        return p[users] @ q.T
+
+    def __str__(self) -> str:
+        n = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return f"{type(self).__name__}({self.n_users} users, {self.n_items} items, {n:,} trainable parameters)"
+
+
+def embedding(n: int, dim: int, std: float) -> nn.Parameter:
+    return nn.Parameter(torch.randn(n, dim) * std)

@@ -1,0 +1,43 @@
+"""BPR-MF: Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009.
+
+loss = -mean ln sigma(p_u.q_v - p_u.q_j) + reg_weight * (|p_u|^2 + |q_v|^2 + |q_j|^2) / B, one uniform negative j
+per positive, drawn from the items the user has no training interaction with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..data import Interactions
+from ..losses import bpr_loss, l2
+from .base import ModelConfig, Recommender, embedding
+
+
+@dataclass(frozen=True)
+class BPRConfig(ModelConfig):
+    pass
+
+
+class BPR(Recommender):
+    input_type = "pairs"
+
+    def __init__(self, n_users: int, n_items: int, cfg: BPRConfig, train: Interactions):
+        super().__init__(n_users, n_items, cfg, train)
+        self.user_emb = embedding(n_users, cfg.dim, cfg.init_std)
+        self.item_emb = embedding(n_items, cfg.dim, cfg.init_std)
+        # row-sparse gradients: Adagrad/SGD then touch only the batch's rows (2x faster on ml-1m, same maths)
+        self.sparse = cfg.optimizer.lower() in ("adagrad", "sgd")
+
+    def calculate_loss(self, batch) -> torch.Tensor:
+        users, pos, neg = batch
+        p = F.embedding(users, self.user_emb, sparse=self.sparse)
+        qp = F.embedding(pos, self.item_emb, sparse=self.sparse)
+        qn = F.embedding(neg, self.item_emb, sparse=self.sparse)
+        loss = bpr_loss((p * qp).sum(-1), (p * qn).sum(-1))
+        return loss + self.cfg.reg_weight * l2(p, qp, qn, batch_size=len(users))
+
+    def embeddings(self):
+        return self.user_emb, self.item_emb

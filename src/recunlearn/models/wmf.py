@@ -1,0 +1,52 @@
+"""WMF trained with the efficient non-sampling loss (Chen et al., ENMF / thesis chapter 3, eq. 3.9).
+
+The weighted squared loss over all (user, item) pairs of the (sub-)dataset (weight 1 on positives, c0 on
+missing entries) is computed per user batch in O((B + N) d^2 + |Y_B| d) instead of O(B N d). Dropout (keep
+probability ``keep_prob``) is applied to the batch's user embeddings, as in the authors' code. The item sum
+runs over the items present in the training set, so absent items keep their initial embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import Interactions
+from ..losses import l2, wmf_efficient_loss
+from .base import ModelConfig, Recommender, embedding
+
+
+@dataclass(frozen=True)
+class WMFConfig(ModelConfig):
+    lr: float = 0.02
+    batch_size: int = 256
+    reg_weight: float = 0.0
+    c0: float = 0.2
+    keep_prob: float = 0.7
+
+
+class WMF(Recommender):
+    input_type = "users"
+
+    def __init__(self, n_users: int, n_items: int, cfg: WMFConfig, train: Interactions):
+        super().__init__(n_users, n_items, cfg, train)
+        self.user_emb = embedding(n_users, cfg.dim, cfg.init_std)
+        self.item_emb = embedding(n_items, cfg.dim, cfg.init_std)
+        active = np.unique(train.item)
+        self.register_buffer("active_items", torch.from_numpy(active), persistent=False)
+        position = np.full(n_items, -1, dtype=np.int64)
+        position[active] = np.arange(len(active))
+        self.register_buffer("item_position", torch.from_numpy(position), persistent=False)
+
+    def calculate_loss(self, batch) -> torch.Tensor:
+        users, rows, items = batch
+        p = F.dropout(self.user_emb[users], p=1.0 - self.cfg.keep_prob, training=self.training)
+        q = self.item_emb[self.active_items]
+        loss = wmf_efficient_loss(p, q, rows, self.item_position[items], self.cfg.c0)
+        return loss + self.cfg.reg_weight * l2(self.user_emb[users], q, batch_size=len(users))
+
+    def embeddings(self):
+        return self.user_emb, self.item_emb

@@ -1,0 +1,68 @@
+"""Training batches: shuffled positives with uniform negatives, and shuffled user batches. Vectorised, seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import Interactions
+
+
+class NegativeSampler:
+    """Uniform negatives: items of the (sub-)dataset the user has no training interaction with.
+
+    Candidates are the items that occur in the training set (``active items``), so an item absent from a shard
+    never receives a gradient and keeps its initial embedding. Collisions with a user's positives are redrawn,
+    all at once, until none is left.
+    """
+
+    def __init__(self, train: Interactions):
+        self.n_items = train.n_items
+        self.keys = torch.from_numpy(np.unique(train.user * train.n_items + train.item))
+        self.active = torch.from_numpy(np.unique(train.item))
+        counts = np.bincount(train.user, minlength=train.n_users)
+        if len(self.active) and counts.max(initial=0) >= len(self.active):
+            full = int(np.flatnonzero(counts >= len(self.active))[0])
+            raise ValueError(f"user {full} interacted with every item of the training set: no negative to sample")
+
+    def sample(self, users: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        neg = self.active[torch.randint(len(self.active), (len(users),), generator=generator)]
+        todo = torch.arange(len(users))
+        while len(todo):
+            key = users[todo] * self.n_items + neg[todo]
+            pos = torch.searchsorted(self.keys, key).clamp(max=len(self.keys) - 1)
+            clash = self.keys[pos] == key
+            todo = todo[clash]
+            if len(todo):
+                neg[todo] = self.active[torch.randint(len(self.active), (len(todo),), generator=generator)]
+        return neg
+
+
+def pair_batches(train: Interactions, sampler: NegativeSampler, batch_size: int, generator: torch.Generator):
+    """One epoch of (users, positives, negatives) batches: every training interaction once, shuffled."""
+    user = torch.from_numpy(train.user)
+    item = torch.from_numpy(train.item)
+    order = torch.randperm(len(user), generator=generator)
+    neg = sampler.sample(user[order], generator)
+    for lo in range(0, len(order), batch_size):
+        idx = order[lo : lo + batch_size]
+        yield user[idx], item[idx], neg[lo : lo + batch_size]
+
+
+def user_batches(train: Interactions, batch_size: int, generator: torch.Generator):
+    """One epoch of user batches for non-sampling WMF: (users, positive rows in batch, positive items).
+
+    Only users with training interactions are visited (the others keep their initial embedding).
+    """
+    indptr, items = train.csr()
+    users = np.flatnonzero(np.diff(indptr) > 0)
+    perm = users[torch.randperm(len(users), generator=generator).numpy()]
+    items_t = torch.from_numpy(items)
+    for lo in range(0, len(perm), batch_size):
+        batch = perm[lo : lo + batch_size]
+        counts = indptr[batch + 1] - indptr[batch]
+        rows = np.repeat(np.arange(len(batch)), counts)
+        # gather the CSR slices of the batch without a Python loop over users
+        starts = np.repeat(indptr[batch], counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        yield torch.from_numpy(batch), torch.from_numpy(rows), items_t[torch.from_numpy(starts + offsets)]

@@ -1,0 +1,113 @@
+"""One trainer for every base model: seeded, early stopping on validation Recall@10, best parameters kept.
+
+Progress goes to the log: one line per evaluation with epoch, mean loss, validation Recall@10 and elapsed time.
+The wall time reported is that of the training loop (validation included, data loading excluded).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .data import Interactions, check_ids
+from .metrics import embedding_scorer, evaluate
+from .models import MODELS, ModelConfig, Recommender
+from .sampling import NegativeSampler, pair_batches, user_batches
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when it is there, else the CPU; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{device}' was asked for but CUDA is not available (use 'auto' or 'cpu')")
+    return dev
+
+
+def make_optimizer(cfg: ModelConfig, params) -> torch.optim.Optimizer:
+    name = cfg.optimizer.lower()
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, initial_accumulator_value=1e-8)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr)
+    raise ValueError(f"optimizer '{cfg.optimizer}': expected adagrad, adam or sgd")
+
+
+@dataclass
+class TrainResult:
+    model: Recommender
+    best_epoch: int
+    epochs_run: int
+    best_valid_recall: float
+    train_seconds: float
+    history: list[dict] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def fit(model_name: str, cfg: ModelConfig, train: Interactions, valid: Interactions, seed: int,
+        device: str | torch.device = "cpu", label: str = "") -> TrainResult:
+    """Train ``model_name`` on ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters."""
+    check_ids(train, f"{label or 'training data'}")
+    device = torch.device(device)
+    model_cls = MODELS[model_name][0]
+    generator = seed_everything(seed)
+    model = model_cls(train.n_users, train.n_items, cfg, train).to(device)
+    optimizer = make_optimizer(cfg, model.parameters())
+    sampler = NegativeSampler(train) if model.input_type == "pairs" else None
+    log.info("%s: %s on %d interactions, device %s, seed %d, %s", label, model, len(train), device, seed, asdict(cfg))
+
+    best, best_epoch, best_state, stale = -1.0, 0, None, 0
+    history: list[dict] = []
+    epoch = 0
+    t0 = time.perf_counter()
+    for epoch in range(1, cfg.max_epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        batches = (pair_batches(train, sampler, cfg.batch_size, generator) if sampler is not None
+                   else user_batches(train, cfg.batch_size, generator))
+        for batch in batches:
+            batch = tuple(t.to(device) for t in batch)
+            loss = model.calculate_loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch[0])
+            count += len(batch[0])
+        if epoch % cfg.eval_every and epoch != cfg.max_epochs:
+            continue
+        model.eval()
+        with torch.no_grad():
+            p, q = model.embeddings()
+            recall = evaluate(embedding_scorer(p, q), valid, [train], [10], device=device)[("Recall", 10)]
+        elapsed = time.perf_counter() - t0
+        history.append({"epoch": epoch, "loss": total / max(count, 1), "valid_recall@10": recall, "seconds": elapsed})
+        improved = recall > best
+        if improved:
+            best, best_epoch, stale = recall, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        log.info("%s epoch %d: loss %.4f, valid Recall@10 %.4f%s, %.1f s", label, epoch, total / max(count, 1),
+                 recall, " (best)" if improved else "", elapsed)
+        if stale >= cfg.patience:
+            log.info("%s: no improvement in %d evaluations: stopping at epoch %d", label, cfg.patience, epoch)
+            break
+    seconds = time.perf_counter() - t0
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    log.info("%s: best epoch %d (valid Recall@10 %.4f) of %d, %.1f s", label, best_epoch, best, epoch, seconds)
+    return TrainResult(model, best_epoch, epoch, best, seconds, history)

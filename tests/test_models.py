@@ -1,0 +1,145 @@
+"""Base models and the trainer: smoke tests, graph maths, sampling, absent nodes, determinism, checkpoints."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from recunlearn.artefacts import load_state, save_state
+from recunlearn.config import load_yaml
+from recunlearn.data import Interactions, split_per_user
+from recunlearn.models import MODELS, model_config
+from recunlearn.models.lightgcn import SymmetricSpMM, normalized_adjacency
+from recunlearn.sampling import NegativeSampler, user_batches
+from recunlearn.synthetic import SyntheticConfig, generate
+from recunlearn.train import fit, resolve_device
+
+from conftest import ROOT
+
+FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 16}
+
+
+def small_data(seed=0, n_users=60, n_items=90):
+    out = generate(SyntheticConfig(n_users=n_users, n_items=n_items, n_communities=3, mean_interactions=15,
+                                   min_interactions=5, max_interactions=40, seed=seed))
+    x = Interactions(out["user"], out["item"], n_users, n_items)
+    label = split_per_user(x.user, n_users, (0.8, 0.1, 0.1), seed=1)
+    return [Interactions(x.user[label == k], x.item[label == k], n_users, n_items) for k in range(3)]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_one_epoch_smoke(name):
+    train, valid, _ = small_data()
+    res = fit(name, model_config(name, {**FAST, "max_epochs": 1}), train, valid, seed=0)
+    p, q = res.model.embeddings()
+    assert p.shape == (60, 16) and q.shape == (90, 16)
+    scores = res.model.full_sort_predict(torch.arange(5))
+    assert scores.shape == (5, 90) and torch.isfinite(scores).all()
+    assert res.epochs_run == 1 and len(res.history) == 1 and res.train_seconds > 0
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_same_seed_same_model(name):
+    train, valid, _ = small_data()
+    a = fit(name, model_config(name, FAST), train, valid, seed=5)
+    b = fit(name, model_config(name, FAST), train, valid, seed=5)
+    c = fit(name, model_config(name, FAST), train, valid, seed=6)
+    sa, sb, sc = a.model.state_dict(), b.model.state_dict(), c.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a.history == [dict(h, seconds=a.history[i]["seconds"]) for i, h in enumerate(b.history)]
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_absent_users_and_items_keep_their_initial_embedding(name):
+    train, valid, _ = small_data()
+    keep = (train.user >= 10) & (train.item >= 15)  # users 0-9 and items 0-14 absent from this "shard"
+    shard = Interactions(train.user[keep], train.item[keep], train.n_users, train.n_items)
+    cfg = model_config(name, FAST)
+    torch.manual_seed(3)
+    init = MODELS[name][0](shard.n_users, shard.n_items, cfg, shard).state_dict()
+    trained = fit(name, cfg, shard, valid, seed=3).model.state_dict()
+    for key in ("user_emb", "item_emb"):
+        n_absent = 10 if key == "user_emb" else 15
+        assert torch.equal(trained[key][:n_absent], init[key][:n_absent]), key
+        assert not torch.equal(trained[key][n_absent:], init[key][n_absent:]), key
+
+
+def test_best_parameters_are_kept():
+    train, valid, _ = small_data()
+    res = fit("BPR", model_config("BPR", {**FAST, "max_epochs": 8, "lr": 0.5}), train, valid, seed=0)
+    best = max(h["valid_recall@10"] for h in res.history)
+    assert res.best_valid_recall == best
+    assert res.best_epoch == next(h["epoch"] for h in res.history if h["valid_recall@10"] == best)
+
+
+def test_out_of_range_training_ids_fail_clearly():
+    train, valid, _ = small_data()
+    bad = Interactions(np.append(train.user, 60), np.append(train.item, 0), 60, 90)
+    with pytest.raises(ValueError, match=r"user id 60 out of range \[0, 60\)"):
+        fit("BPR", model_config("BPR", FAST), bad, valid, seed=0, label="shard 3")
+
+
+def test_checkpoint_round_trip(tmp_path):
+    train, valid, _ = small_data()
+    res = fit("LightGCN", model_config("LightGCN", FAST), train, valid, seed=0)
+    save_state(res.model.state_dict(), tmp_path / "model.pt")
+    state = load_state(tmp_path / "model.pt")  # torch.load(weights_only=True)
+    fresh = MODELS["LightGCN"][0](60, 90, model_config("LightGCN", FAST), train)
+    fresh.load_state_dict(state)
+    fresh.eval()
+    with torch.no_grad():
+        assert torch.equal(fresh.full_sort_predict(torch.arange(60)), res.model.full_sort_predict(torch.arange(60)))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_normalized_adjacency_matches_dense_formula():
+    x = Interactions(np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 0, 2]), 4, 3)  # user 3 isolated
+    a = normalized_adjacency(x).to_dense()
+    dense = torch.zeros(7, 7)
+    for u, i in zip(x.user, x.item):
+        dense[u, 4 + i] = dense[4 + i, u] = 1
+    deg = dense.sum(1)
+    inv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
+    assert torch.allclose(a, inv[:, None] * dense * inv[None, :])
+    e = torch.randn(7, 3, requires_grad=True)
+    (SymmetricSpMM.apply(normalized_adjacency(x), e) ** 2).sum().backward()
+    e2 = e.detach().clone().requires_grad_(True)
+    ((a @ e2) ** 2).sum().backward()
+    assert torch.allclose(e.grad, e2.grad, atol=1e-6)
+
+
+def test_negative_sampler_avoids_positives_and_absent_items():
+    train, _, _ = small_data()
+    keep = train.item < 70
+    shard = Interactions(train.user[keep], train.item[keep], 60, 90)
+    sampler = NegativeSampler(shard)
+    users = torch.from_numpy(np.repeat(shard.user, 20))
+    neg = sampler.sample(users, torch.Generator().manual_seed(0))
+    positives = set(zip(shard.user.tolist(), shard.item.tolist()))
+    assert not any((u, j) in positives for u, j in zip(users.tolist(), neg.tolist()))
+    assert set(neg.tolist()) <= set(np.unique(shard.item).tolist())
+
+
+def test_user_batches_cover_every_positive_once():
+    train, _, _ = small_data()
+    seen = []
+    for users, rows, items in user_batches(train, 7, torch.Generator().manual_seed(0)):
+        seen += list(zip(users[rows].tolist(), items.tolist()))
+    assert sorted(seen) == sorted(zip(train.user.tolist(), train.item.tolist()))
+
+
+def test_device_auto_and_unknown_hyperparameter():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="model 'WMF': unknown hyper-parameter 'c1'"):
+        model_config("WMF", {"c1": 0.3})
+
+
+def test_dataclass_defaults_match_the_schema():
+    schema = load_yaml(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    hp = schema["properties"]["hyperparameters"]["properties"]
+    for name, (_, cfg_cls) in MODELS.items():
+        fields = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
+        documented = {k: v["default"] for k, v in hp[name]["properties"].items()}
+        assert fields == documented, name
