@@ -32,7 +32,7 @@ def test_defaults_are_filled_in():
 @pytest.mark.parametrize(
     "mutate,message",
     [
-        (lambda c: c.update(bogus=1), "config key 'bogus': unknown key (allowed here: dataset_hyperparameters, datasets, download,"),
+        (lambda c: c.update(bogus=1), "config key 'bogus': unknown key (allowed here: aggregation, dataset_hyperparameters, datasets,"),
         (lambda c: c["split"].update(seeed=1), "config key 'split.seeed': unknown key"),
         (lambda c: c["split"].update(valid=1.5), "config key 'split.valid': 1.5 is greater than or equal to the maximum of 1"),
         (lambda c: c["evaluation"].update(ks=[10, "x"]), "config key 'evaluation.ks.1': 'x' is not of type 'integer'"),

@@ -39,9 +39,12 @@ def spine_config(workdir, md5=None):
             "toyyelp": {"format": "lightgcn", "sources": [{"url": "raw/train.txt"}, {"url": "raw/test.txt"}]},
         },
         "download": {"retries": 0, "timeout": 10},
+        "models": ["BPR"],
         "training": {"device": "cpu", "threads": 1, "gpus": 0},
         "hyperparameters": {m: {"max_epochs": 4, "eval_every": 2, "patience": 2, "dim": 16}
                             for m in ("BPR", "WMF", "LightGCN")},
+        "sharding": {"n_shards": 2, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
+        "aggregation": {"max_epochs": 2},
     }
     return cfg, real_md5, n_rows
 
@@ -59,12 +62,22 @@ def test_spine_end_to_end_and_deterministic(workdir):
 
     metrics = pd.read_csv(workdir / "results" / "metrics.csv")
     assert sorted(metrics["dataset"].unique()) == ["synthetic", "toy100k", "toyyelp"]
-    assert sorted(metrics["model"].unique()) == ["BPR", "LightGCN", "MostPop", "WMF"]
-    assert len(metrics) == 3 * 4 * 2 * 2 * 3  # datasets x models x splits x metrics x ks
-    sidecar = json.loads((workdir / "results" / "synthetic" / "WMF" / "retrain" / "model.json").read_text())
+    assert sorted(metrics["model"].unique()) == ["BPR", "MostPop"]
+    # MostPop, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att, inbp+mean
+    assert len(metrics) == 3 * 7 * 2 * 2 * 3  # datasets x evaluations x splits x metrics x ks
+    assert {"SISA", "GraphEraser", "RecEraser", "random+att", "inbp+mean"} <= set(metrics["method"])
+    sidecar = json.loads((workdir / "results" / "synthetic" / "BPR" / "retrain" / "model.json").read_text())
     stats = json.loads((workdir / "results" / "synthetic" / "data" / "stats.json").read_text())
     assert sidecar["trained_on"]["sha256"] == stats["train"]["sha256"] and sidecar["device"] == "cpu"
-    assert (workdir / "results" / "synthetic" / "WMF" / "retrain" / "benchmark.tsv").exists()
+    assert (workdir / "results" / "synthetic" / "BPR" / "retrain" / "benchmark.tsv").exists()
+    shard = json.loads((workdir / "results" / "synthetic" / "BPR" / "inbp_K2" / "shard_1" / "model.json").read_text())
+    agg = json.loads((workdir / "results" / "synthetic" / "BPR" / "inbp_K2" / "att" / "aggregator.json").read_text())
+    assert [s["trained_on_sha256"] for s in agg["submodels"]][1] == shard["trained_on"]["sha256"]
+    for out in ("tables/table_6_3.md", "tables/table_6_3.tex", "tables/table_6_3.csv", "tables/scorecard.md",
+                "figures/fig_6_2.png", "figures/fig_6_2.pdf", "figures/fig_6_3.png", "figures/fig_6_3.pdf"):
+        assert (workdir / "results" / out).stat().st_size > 0, out
+    t63 = pd.read_csv(workdir / "results" / "tables" / "table_6_3.csv")
+    assert set(t63["method"]) == {"Retrain", "SISA", "GraphEraser", "RecEraser"}
     assert set(metrics["split"]) == {"valid", "test"} and set(metrics["k"]) == {10, 20, 50}
     assert metrics["value"].between(0, 1).all()
     table = pd.read_csv(workdir / "results" / "tables" / "table_6_2.csv")
@@ -108,22 +121,37 @@ def test_paper_config_plans_downloads_and_preprocessing(workdir):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["download"] == 4 and counts["preprocess"] == 3 and counts["retrain"] == 9
+    assert counts["pretrain"] == 3 and counts["partition"] == 3 * 5  # random, ubp, ibp, inbp, bekm
+    assert counts["train_shard"] == 3 * 3 * 5 * 10  # datasets x models x partitions x K
+    assert counts["aggregate"] == 3 * 3 * 8  # 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3)
+    assert counts["table_6_3"] == 1 and counts["figure"] == 2 and counts["scorecard"] == 1
     for dataset in ("yelp2018", "ml-1m", "ml-10m"):
         for model in ("BPR", "WMF", "LightGCN"):
             assert f"results/{dataset}/{model}/retrain/model.pt" in out
+
+
+def test_one_table_builds_only_what_it_needs(workdir):
+    out = run_snakemake(workdir, "-n", "results/tables/table_6_3.md", "--configfile",
+                        str(ROOT / "config" / "demo.yaml")).stdout
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shard"] == 3 * 3 * 5
+    assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 
 def planned_gpus(workdir, *args):
     """The gpu resource of every planned retrain job."""
     out = run_snakemake(workdir, "-n", *args).stdout
     jobs = out.split("rule ")[1:]
-    return {job.split(":")[0]: ("gpu=1" in job) for job in jobs if job.startswith(("retrain", "preprocess"))}
+    return {job.split(":")[0]: ("gpu=1" in job) for job in jobs
+            if job.startswith(("retrain", "preprocess", "train_shard", "partition:"))}
 
 
 def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(workdir):
-    assert planned_gpus(workdir) == {"retrain": True, "preprocess": False}  # paper config: device auto
-    assert planned_gpus(workdir, "--configfile", str(ROOT / "config" / "demo.yaml")) == {"retrain": False,
-                                                                                          "preprocess": False}
+    paper = planned_gpus(workdir)  # paper config: device auto
+    assert paper == {"retrain": True, "train_shard": True, "preprocess": False, "partition": False}
+    demo = planned_gpus(workdir, "--configfile", str(ROOT / "config" / "demo.yaml"))
+    assert demo == {"retrain": False, "train_shard": False, "preprocess": False, "partition": False}
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/demo.yaml"])

@@ -10,6 +10,7 @@ import copy
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import torch
 
@@ -57,15 +58,19 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def fit(model_name: str, cfg: ModelConfig, train: Interactions, valid: Interactions, seed: int,
-        device: str | torch.device = "cpu", label: str = "") -> TrainResult:
-    """Train ``model_name`` on ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters."""
+def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interactions, valid: Interactions,
+        seed: int, device: str | torch.device = "cpu", label: str = "") -> TrainResult:
+    """Train ``model`` (a base model's name, or a function building a Recommender, e.g. an aggregator) on
+    ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters."""
     check_ids(train, f"{label or 'training data'}")
     device = torch.device(device)
-    model_cls = MODELS[model_name][0]
     generator = seed_everything(seed)
-    model = model_cls(train.n_users, train.n_items, cfg, train).to(device)
-    optimizer = make_optimizer(cfg, model.parameters())
+    if isinstance(model, str):
+        model = MODELS[model][0](train.n_users, train.n_items, cfg, train)
+    else:
+        model = model()
+    model = model.to(device)
+    optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
     sampler = NegativeSampler(train) if model.input_type == "pairs" else None
     log.info("%s: %s on %d interactions, device %s, seed %d, %s", label, model, len(train), device, seed, asdict(cfg))
 

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from recunlearn.config import ConfigError, hyperparameters, validate_config
 from recunlearn.datasets import resolve_registry, source_filename
+from recunlearn.experiments import METHODS, combinations
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -26,12 +27,20 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 # GPUs a training job asks for (the `gpu` resource a cluster profile turns into a request); 0 on CPU
 TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
+K = config["sharding"]["n_shards"]
+# (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, and the ablations of Figs. 6.2 and 6.3
+METHOD_COMBOS = list(METHODS.values())
+COMBOS = combinations(config["sharding"]["partitions"], config["sharding"]["aggregators"])
 
 
 wildcard_constraints:
     dataset="|".join(re.escape(name) for name in REGISTRY),
     filename=r"[^/]+",
     model="BPR|WMF|LightGCN",
+    partition="random|ubp|ibp|inbp|bekm",
+    aggregator="mean|static|att",
+    k=r"\d+",
+    shard=r"\d+",
 
 
 def dataset_spec(dataset):
@@ -62,15 +71,77 @@ def raw_members(wildcards):
     return [s.get("member") for s in spec["sources"]]
 
 
+def partition_options(wildcards):
+    """Options of a partition algorithm, from config['sharding']."""
+    s = config["sharding"]
+    if wildcards.partition == "random":
+        return {}
+    if wildcards.partition == "bekm":
+        return {"rounds": s["bekm_rounds"]}
+    return {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]}
+
+
+def shard_outputs(key):
+    """Input function: one output of every shard job of an aggregation."""
+
+    def paths(wildcards):
+        return [
+            rules.train_shard.output[key].format(shard=i, **wildcards)
+            for i in range(int(wildcards.k))
+        ]
+
+    return paths
+
+
+def sharded_metric_files(datasets=None, models=None, k=None):
+    k = K if k is None else k
+    return [
+        f"results/{d}/{m}/{p}_K{k}/{a}/metrics.csv"
+        for d in (datasets or DATASETS)
+        for m in (models or MODELS)
+        for p, a in COMBOS
+    ]
+
+
 def metric_files():
     """Every per-evaluation metrics file the config asks for (gathered into results/metrics.csv)."""
-    return [f"results/{d}/mostpop/metrics.csv" for d in DATASETS] + [
-        f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS
+    return (
+        [f"results/{d}/mostpop/metrics.csv" for d in DATASETS]
+        + [f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS]
+        + sharded_metric_files()
+    )
+
+
+def table_6_3_inputs():
+    """Retrain and the three named methods, per dataset and model: all that Table 6.3 needs."""
+    return [f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS] + [
+        f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv"
+        for d in DATASETS
+        for m in MODELS
+        for p, a in METHOD_COMBOS
     ]
+
+
+def figure_variants(wildcards):
+    s = config["sharding"]
+    return s["partitions"] if wildcards.figure == "fig_6_2" else s["aggregators"]
+
+
+def figure_inputs(wildcards):
+    combos = (
+        [(p, "att") for p in figure_variants(wildcards)]
+        if wildcards.figure == "fig_6_2"
+        else [("inbp", a) for a in figure_variants(wildcards)]
+    )
+    return [f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv" for d in DATASETS for m in MODELS for p, a in combos]
 
 
 def all_targets():
     return [
         "results/metrics.csv",
         *multiext("results/tables/table_6_2", ".md", ".tex", ".csv"),
+        *multiext("results/tables/table_6_3", ".md", ".tex", ".csv"),
+        *multiext("results/figures/fig_6_2", ".png", ".pdf"),
+        *multiext("results/figures/fig_6_3", ".png", ".pdf"),
+        "results/tables/scorecard.md",
     ]

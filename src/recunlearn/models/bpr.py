@@ -6,6 +6,7 @@ per positive, drawn from the items the user has no training interaction with.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +15,10 @@ import torch.nn.functional as F
 from ..data import Interactions
 from ..losses import bpr_loss, l2
 from .base import ModelConfig, Recommender, embedding
+
+
+# torch warns once per process that sparse-gradient invariants are unchecked; they hold by construction here
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
 @dataclass(frozen=True)

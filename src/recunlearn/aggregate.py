@@ -1,0 +1,159 @@
+"""Aggregation of K sub-models (spec section 7): MeanAgg (SISA), StaticAgg (GraphEraser), AttAgg (RecEraser).
+
+Sub-model i gives final embeddings (P_i, Q_i) (for LightGCN the propagated ones); they are frozen buffers here.
+- MeanAgg:   y_uv = 1/K sum_i p_u^i . q_v^i                       (no parameters)
+- StaticAgg: y_uv = sum_i w_i p_u^i . q_v^i, w = softmax(logits)  (K non-negative weights summing to 1)
+- AttAgg (eqs. 6.5-6.8): p_u^{i,tr} = W_i p_u^i + b_i and q_v^{i,tr} = W_i q_v^i + b_i (W_i shared by users and
+  items); alpha_i = softmax_i(h1 . ReLU(W1 p_u^{i,tr} + b1)), beta_i = softmax_i(h2 . ReLU(W2 q_v^{i,tr} + b2));
+  p_u = sum_i alpha_i p_u^{i,tr}, q_v = sum_i beta_i q_v^{i,tr}; y_uv = p_u . q_v.
+Static and Att are trained with the base model's own loss (BPR for BPR and LightGCN, the efficient WMF loss for
+WMF) plus reg_weight * |Theta|^2 on the full training set, through the same trainer as the base models.
+Mean and Static are exact as a dot product of concatenated embeddings: [w_1 P_1, ..., w_K P_K] . [Q_1, ..., Q_K].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Interactions
+from .losses import bpr_loss, wmf_efficient_loss
+from .models.base import ModelConfig, Recommender
+
+AGGREGATORS = ("mean", "static", "att")
+
+
+@dataclass(frozen=True)
+class AggregatorConfig(ModelConfig):
+    optimizer: str = "adam"
+    lr: float = 0.01
+    batch_size: int = 4096
+    reg_weight: float = 1e-5
+    max_epochs: int = 30
+    eval_every: int = 1
+    patience: int = 3
+    attention_size: int = 32
+
+
+class _Aggregator(Recommender):
+    """Frozen sub-model embeddings ``sub_p`` [K, M, d], ``sub_q`` [K, N, d]; ``loss`` is ``bpr`` or ``wmf``."""
+
+    def __init__(self, sub_p: torch.Tensor, sub_q: torch.Tensor, cfg: AggregatorConfig, train: Interactions,
+                 loss: str = "bpr", c0: float = 0.2):
+        super().__init__(sub_p.shape[1], sub_q.shape[1], cfg, train)
+        self.register_buffer("sub_p", sub_p.detach().float(), persistent=False)
+        self.register_buffer("sub_q", sub_q.detach().float(), persistent=False)
+        self.k, self.dim = sub_p.shape[0], sub_p.shape[2]
+        self.loss_kind, self.c0 = loss, c0
+        self.input_type = "pairs" if loss == "bpr" else "users"
+        if loss == "wmf":
+            active = np.unique(train.item)
+            self.register_buffer("active_items", torch.from_numpy(active), persistent=False)
+            pos = np.full(self.n_items, -1, dtype=np.int64)
+            pos[active] = np.arange(len(active))
+            self.register_buffer("item_position", torch.from_numpy(pos), persistent=False)
+
+    def users(self, idx: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def items(self, idx: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def regulariser(self) -> torch.Tensor:
+        return sum(p.pow(2).sum() for p in self.parameters())
+
+    def calculate_loss(self, batch) -> torch.Tensor:
+        if self.loss_kind == "bpr":
+            users, pos, neg = batch
+            p, qp, qn = self.users(users), self.items(pos), self.items(neg)
+            loss = bpr_loss((p * qp).sum(-1), (p * qn).sum(-1))
+        else:
+            users, rows, items = batch
+            p, q = self.users(users), self.items(self.active_items)
+            loss = wmf_efficient_loss(p, q, rows, self.item_position[items], self.c0)
+        return loss + self.cfg.reg_weight * self.regulariser()
+
+    def embeddings(self, chunk: int = 8192):
+        p = torch.cat([self.users(torch.arange(a, min(a + chunk, self.n_users), device=self.sub_p.device))
+                       for a in range(0, self.n_users, chunk)])
+        q = torch.cat([self.items(torch.arange(a, min(a + chunk, self.n_items), device=self.sub_q.device))
+                       for a in range(0, self.n_items, chunk)])
+        return p, q
+
+
+class MeanAgg(_Aggregator):
+    """SISA: the average of the sub-models' scores."""
+
+    def users(self, idx):
+        return self.sub_p[:, idx].permute(1, 0, 2).reshape(len(idx), -1) / self.k
+
+    def items(self, idx):
+        return self.sub_q[:, idx].permute(1, 0, 2).reshape(len(idx), -1)
+
+
+class StaticAgg(_Aggregator):
+    """GraphEraser: one learned non-negative weight per sub-model, summing to 1 (a softmax of K logits)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.logits = nn.Parameter(torch.zeros(self.k))
+
+    def weights(self) -> torch.Tensor:
+        return torch.softmax(self.logits, 0)
+
+    def users(self, idx):
+        return (self.sub_p[:, idx] * self.weights()[:, None, None]).permute(1, 0, 2).reshape(len(idx), -1)
+
+    def items(self, idx):
+        return self.sub_q[:, idx].permute(1, 0, 2).reshape(len(idx), -1)
+
+    def regulariser(self):
+        return torch.zeros(())
+
+
+class AttAgg(_Aggregator):
+    """RecEraser's attention-based adaptive aggregation (eqs. 6.5-6.8)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        d, a = self.dim, self.cfg.attention_size
+        self.W = nn.Parameter(torch.eye(d).repeat(self.k, 1, 1) + 0.01 * torch.randn(self.k, d, d))
+        self.b = nn.Parameter(torch.zeros(self.k, d))
+        self.W1, self.W2 = nn.Linear(d, a), nn.Linear(d, a)
+        self.h1 = nn.Parameter(torch.randn(a) * (1.0 / a) ** 0.5)
+        self.h2 = nn.Parameter(torch.randn(a) * (1.0 / a) ** 0.5)
+
+    def transform(self, e: torch.Tensor) -> torch.Tensor:
+        """[K, B, d] -> W_i e^i + b_i."""
+        return torch.einsum("kbd,ked->kbe", e, self.W) + self.b[:, None, :]
+
+    def attention(self, tr: torch.Tensor, lin: nn.Linear, h: torch.Tensor) -> torch.Tensor:
+        """softmax over the K sub-models of h . ReLU(W tr + b): [K, B]."""
+        return torch.softmax(F.relu(lin(tr)) @ h, dim=0)
+
+    def users(self, idx):
+        tr = self.transform(self.sub_p[:, idx])
+        return (self.attention(tr, self.W1, self.h1)[:, :, None] * tr).sum(0)
+
+    def items(self, idx):
+        tr = self.transform(self.sub_q[:, idx])
+        return (self.attention(tr, self.W2, self.h2)[:, :, None] * tr).sum(0)
+
+    def user_weights(self, idx):
+        return self.attention(self.transform(self.sub_p[:, idx]), self.W1, self.h1)
+
+    def item_weights(self, idx):
+        return self.attention(self.transform(self.sub_q[:, idx]), self.W2, self.h2)
+
+
+CLASSES = {"mean": MeanAgg, "static": StaticAgg, "att": AttAgg}
+
+
+def build(kind: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str, c0: float = 0.2):
+    if kind not in CLASSES:
+        raise ValueError(f"unknown aggregator '{kind}' (expected one of: {', '.join(AGGREGATORS)})")
+    return CLASSES[kind](sub_p, sub_q, cfg, train, loss=loss, c0=c0)

@@ -1,0 +1,63 @@
+"""Figures 6.2 and 6.3: grouped bars of test Recall@20, one panel per dataset, the paper's reported values marked."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .data import atomic_path  # noqa: E402
+from .experiments import PAPER_NAMES  # noqa: E402
+from .tables import BASE_MODELS, read_metrics  # noqa: E402
+
+SPECS = {
+    "fig_6_2": ("partition", "att", "Fig. 6.2: partition strategies under AttAgg"),
+    "fig_6_3": ("aggregator", "inbp", "Fig. 6.3: aggregation methods over InBP shards"),
+}
+
+
+def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str], n_shards: int, stem,
+                 metric: str = "Recall", k: int = 20) -> pd.DataFrame:
+    """Bars of ``metric@k`` on test for each base model (groups) and variant (bars); returns the plotted data."""
+    vary, fixed, title = SPECS[which]
+    m = read_metrics(metrics_csv)
+    m = m[(m["split"] == "test") & (m["metric"] == metric) & (m["k"] == k) & (m["n_shards"] == n_shards)]
+    other = "aggregator" if vary == "partition" else "partition"
+    m = m[(m[other] == fixed) & m[vary].isin(variants)]
+    paper = pd.read_csv(figures_text_csv)
+    paper = paper[(paper["figure"] == which) & (paper["metric"] == metric) & (paper["k"] == k)]
+    datasets = sorted(m["dataset"].unique())
+    n_panels = max(len(datasets), 1)
+    fig, axes = plt.subplots(1, n_panels, figsize=(max(6.0, 4.2 * n_panels), 4.0), squeeze=False)
+    width = 0.8 / max(len(variants), 1)
+    colors = plt.get_cmap("tab10")
+    for ax, dataset in zip(axes[0], datasets):
+        d = m[m["dataset"] == dataset]
+        models = [b for b in BASE_MODELS if b in set(d["model"])]
+        x = np.arange(len(models))
+        for j, v in enumerate(variants):
+            vals = [d[(d["model"] == b) & (d[vary] == v)]["value"].mean() for b in models]
+            ax.bar(x + (j - (len(variants) - 1) / 2) * width, vals, width, label=PAPER_NAMES.get(v, v), color=colors(j))
+            for b_i, b in enumerate(models):
+                pv = paper[(paper["dataset"] == dataset) & (paper["model"] == b) & (paper["variant"] == PAPER_NAMES.get(v, v))]
+                if not pv.empty:
+                    ax.plot(x[b_i] + (j - (len(variants) - 1) / 2) * width, pv["value"].iloc[0], marker="_",
+                            color="black", markersize=14, mew=2)
+        ax.set_xticks(x, models)
+        ax.set_title(dataset)
+        ax.set_ylabel(f"test {metric}@{k}")
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=9, frameon=False)
+    fig.suptitle(f"{title}, K = {n_shards}\n(black marks: the values the paper's text reports)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    for ext in ("png", "pdf"):
+        path = f"{stem}.{ext}"
+        tmp = atomic_path(path)
+        fig.savefig(tmp, dpi=150, format=ext)
+        tmp.replace(path)
+    plt.close(fig)
+    return m

@@ -1,0 +1,186 @@
+"""Sharded training, job by job: pretraining, partition, one sub-model per shard, the aggregator.
+
+Each function is what one Snakemake job calls. Every artefact is written atomically with a sidecar naming the
+sha256 of the interaction set it was trained on and of the artefacts it was built from (the audit's lineage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .aggregate import AggregatorConfig, build
+from .artefacts import load_state, read_sidecar, save_state, sidecar, write_sidecar
+from .data import Interactions, atomic_path, load_interactions, write_atomic, write_json
+from .experiments import method_name
+from .metrics import embedding_scorer, evaluate_splits
+from .models import MODELS, model_config
+from .partition import partition
+from .results import write_rows
+from .train import fit, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _setup(threads: int, device: str) -> torch.device:
+    torch.set_num_threads(max(1, int(threads)))
+    return resolve_device(device)
+
+
+def _save_embeddings(model, path) -> None:
+    with torch.no_grad():
+        p, q = model.embeddings()
+    save_state({"user": p, "item": q}, path)
+
+
+def run_pretrain(params: dict, data: dict, out: dict, dataset: str, seed: int, device: str = "auto",
+                 threads: int = 1) -> dict:
+    """WMF on the whole training set; its embeddings are used only to partition (spec section 5)."""
+    dev = _setup(threads, device)
+    cfg = model_config("WMF", params)
+    train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
+    res = fit("WMF", cfg, train, valid, seed, dev, label=f"{dataset}/pretrain")
+    _save_embeddings(res.model, out["embeddings"])
+    info = sidecar(artefact=str(out["embeddings"]), kind="pretrained embeddings", dataset=dataset, model="WMF",
+                   trained_on={"path": str(data["train"]), "sha256": train.sha256(), "interactions": len(train)},
+                   config=asdict(cfg), seed=seed, device=str(dev), epochs_run=res.epochs_run,
+                   best_epoch=res.best_epoch, train_seconds=res.train_seconds)
+    write_sidecar(out["sidecar"], info)
+    return info
+
+
+def run_partition(name: str, k: int, data: dict, embeddings_path, out: dict, seed: int, options: dict,
+                  dataset: str = "") -> dict:
+    """Shard id of every training interaction (``assignment.npz``) and the partition's statistics."""
+    train = load_interactions(data["train"])
+    emb = load_state(embeddings_path)
+    shard, stats = partition(name, train, k, seed, user_emb=emb["user"].numpy(), item_emb=emb["item"].numpy(),
+                             **options)
+    tmp = atomic_path(out["assignment"])
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, shard=shard.astype(np.int32), n_shards=np.int64(k))
+        tmp.replace(out["assignment"])
+    finally:
+        tmp.unlink(missing_ok=True)
+    stats.update(dataset=dataset, train_sha256=train.sha256(), embeddings_sha256=file_sha256(embeddings_path),
+                 options=options)
+    write_json(out["stats"], stats)
+    return stats
+
+
+def shard_interactions(train: Interactions, assignment_path, shard: int) -> Interactions:
+    """The training interactions of one shard (same id space as the whole dataset)."""
+    with np.load(assignment_path) as z:
+        assign, k = z["shard"], int(z["n_shards"])
+    if len(assign) != len(train):
+        raise ValueError(f"{assignment_path}: {len(assign)} shard ids for {len(train)} training interactions")
+    if not 0 <= shard < k:
+        raise ValueError(f"shard {shard} out of range [0, {k})")
+    sel = assign == shard
+    return Interactions(train.user[sel], train.item[sel], train.n_users, train.n_items)
+
+
+def users_subset(x: Interactions, users: np.ndarray) -> Interactions:
+    keep = np.isin(x.user, users)
+    return Interactions(x.user[keep], x.item[keep], x.n_users, x.n_items)
+
+
+def train_submodel(model_name: str, params: dict, shard_data: Interactions, valid: Interactions, seed: int,
+                   device, label: str):
+    """One sub-model, trained only on its shard; early stopping on the validation interactions of the shard's users."""
+    cfg = model_config(model_name, params)
+    shard_valid = users_subset(valid, np.unique(shard_data.user))
+    return cfg, fit(model_name, cfg, shard_data, shard_valid, seed, device, label=label)
+
+
+def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard: int, out: dict, dataset: str,
+              seed: int, device: str = "auto", threads: int = 1, partition_name: str = "") -> dict:
+    dev = _setup(threads, device)
+    train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
+    part = shard_interactions(train, assignment_path, shard)
+    cfg, res = train_submodel(model_name, params, part, valid, seed, dev,
+                              label=f"{dataset}/{model_name}/{partition_name}/shard {shard}")
+    save_state(res.model.state_dict(), out["model"])
+    _save_embeddings(res.model, out["embeddings"])
+    write_atomic(out["history"], pd.DataFrame(res.history).to_csv(index=False))
+    info = sidecar(artefact=str(out["model"]), kind="sub-model", dataset=dataset, model=model_name,
+                   partition=partition_name, shard=shard,
+                   trained_on={"path": f"{data['train']} where shard == {shard}", "sha256": part.sha256(),
+                               "interactions": len(part)},
+                   partition_file={"path": str(assignment_path), "sha256": file_sha256(assignment_path)},
+                   embeddings={"path": str(out["embeddings"]), "sha256": file_sha256(out["embeddings"])},
+                   config=asdict(cfg), seed=seed, device=str(dev), threads=torch.get_num_threads(),
+                   epochs_run=res.epochs_run, best_epoch=res.best_epoch,
+                   best_valid_recall_at_10=res.best_valid_recall, train_seconds=res.train_seconds)
+    write_sidecar(out["sidecar"], info)
+    return info
+
+
+def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
+    states = [load_state(p) for p in embedding_paths]
+    return torch.stack([s["user"] for s in states]), torch.stack([s["item"] for s in states])
+
+
+def train_aggregator(kind: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
+                     train: Interactions, valid: Interactions, seed: int, device, label: str):
+    """Build (and for static / att, train) the aggregator over frozen sub-model embeddings."""
+    base = model_config(model_name, base_params)
+    loss = "wmf" if MODELS[model_name][0].input_type == "users" else "bpr"
+    batch = base.batch_size if loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
+    cfg = AggregatorConfig(**{**agg_params, "batch_size": batch})
+    c0 = getattr(base, "c0", 0.2)
+
+    def make():
+        return build(kind, sub_p, sub_q, cfg, train, loss, c0)
+
+    if kind == "mean":
+        model = make().to(device).eval()
+        return cfg, model, None
+    res = fit(make, cfg, train, valid, seed, device, label=label)
+    return cfg, res.model, res
+
+
+def run_aggregate(kind: str, model_name: str, base_params: dict, agg_params: dict, submodels: list[dict],
+                  data: dict, out: dict, dataset: str, partition_name: str, k: int, seed: int,
+                  device: str = "auto", threads: int = 1, ks=(10, 20, 50), batch_users: int = 1024) -> dict:
+    """Aggregate K sub-models (``submodels``: their embeddings and sidecar paths); evaluate; write artefacts."""
+    dev = _setup(threads, device)
+    train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
+    sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
+    t0 = time.perf_counter()
+    cfg, model, res = train_aggregator(kind, model_name, base_params, agg_params, sub_p.to(dev), sub_q.to(dev),
+                                       train, valid, seed, dev, label=f"{dataset}/{model_name}/{partition_name}/{kind}")
+    seconds = res.train_seconds if res else time.perf_counter() - t0
+    save_state(model.state_dict(), out["model"])
+    with torch.no_grad():
+        p, q = model.embeddings()
+    method = method_name(partition_name, kind)
+    rows = evaluate_splits(embedding_scorer(p, q), train, valid, test, ks, batch_users, dev, dataset=dataset,
+                           model=model_name, method=method, partition=partition_name, aggregator=kind, n_shards=k)
+    write_rows(out["metrics"], [rows])
+    write_atomic(out["history"], pd.DataFrame(res.history if res else []).to_csv(index=False))
+    info = sidecar(artefact=str(out["model"]), kind="aggregator", aggregator=kind, method=method, dataset=dataset,
+                   model=model_name, partition=partition_name, n_shards=k,
+                   trained_on={"path": str(data["train"]), "sha256": train.sha256(), "interactions": len(train)},
+                   submodels=[{"sidecar": str(s["sidecar"]), "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
+                               "embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels],
+                   config=asdict(cfg), seed=seed, device=str(dev),
+                   epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
+                   train_seconds=seconds)
+    write_sidecar(out["sidecar"], info)
+    return info

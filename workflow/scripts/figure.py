@@ -1,0 +1,8 @@
+"""Rule figure: Fig. 6.2 (partitions under AttAgg) or Fig. 6.3 (aggregators over InBP)."""
+
+from recunlearn.figures import grouped_bars
+from recunlearn.runlog import job_log
+
+with job_log(snakemake.log[0]):
+    grouped_bars(list(snakemake.input.metrics), snakemake.input.paper, snakemake.wildcards.figure,
+                 list(snakemake.params.variants), snakemake.params.n_shards, snakemake.output[0][: -len(".png")])

@@ -1,0 +1,19 @@
+"""Rule train_shard: one sub-model trained only on its shard."""
+
+from recunlearn.runlog import job_log
+from recunlearn.sharded import run_shard
+
+with job_log(snakemake.log[0]):
+    run_shard(
+        snakemake.wildcards.model,
+        dict(snakemake.params.hyper),
+        data={split: snakemake.input[split] for split in ("train", "valid")},
+        assignment_path=snakemake.input.assignment,
+        shard=int(snakemake.wildcards.shard),
+        out={key: snakemake.output[key] for key in ("model", "embeddings", "sidecar", "history")},
+        dataset=snakemake.wildcards.dataset,
+        seed=snakemake.params.training["seed"],
+        device=snakemake.params.training["device"],
+        threads=snakemake.threads,
+        partition_name=f"{snakemake.wildcards.partition}_K{snakemake.wildcards.k}",
+    )
