@@ -12,6 +12,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sharding.smk"
+include: "workflow/rules/unlearning.smk"
 include: "workflow/rules/results.smk"
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import shutil
 import zipfile
 
 import pandas as pd
@@ -45,6 +46,8 @@ def spine_config(workdir, md5=None):
                             for m in ("BPR", "WMF", "LightGCN")},
         "sharding": {"n_shards": 2, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
         "aggregation": {"max_epochs": 2},
+        "unlearning": {"n_requests": 3, "n_timed": 1, "n_retrain_timed": 1, "methods": ["SISA", "RecEraser"],
+                       "k_values": [2]},
     }
     return cfg, real_md5, n_rows
 
@@ -63,8 +66,9 @@ def test_spine_end_to_end_and_deterministic(workdir):
     metrics = pd.read_csv(workdir / "results" / "metrics.csv")
     assert sorted(metrics["dataset"].unique()) == ["synthetic", "toy100k", "toyyelp"]
     assert sorted(metrics["model"].unique()) == ["BPR", "MostPop"]
-    # MostPop, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att, inbp+mean
-    assert len(metrics) == 3 * 7 * 2 * 2 * 3  # datasets x evaluations x splits x metrics x ks
+    # MostPop, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att, inbp+mean;
+    # after unlearning: Retrain, SISA and RecEraser, each sequential and batch
+    assert len(metrics) == 3 * (7 + 6) * 2 * 2 * 3  # datasets x evaluations x splits x metrics x ks
     assert {"SISA", "GraphEraser", "RecEraser", "random+att", "inbp+mean"} <= set(metrics["method"])
     sidecar = json.loads((workdir / "results" / "synthetic" / "BPR" / "retrain" / "model.json").read_text())
     stats = json.loads((workdir / "results" / "synthetic" / "data" / "stats.json").read_text())
@@ -76,6 +80,12 @@ def test_spine_end_to_end_and_deterministic(workdir):
     for out in ("tables/table_6_3.md", "tables/table_6_3.tex", "tables/table_6_3.csv", "tables/scorecard.md",
                 "figures/fig_6_2.png", "figures/fig_6_2.pdf", "figures/fig_6_3.png", "figures/fig_6_3.pdf"):
         assert (workdir / "results" / out).stat().st_size > 0, out
+    for out in ("tables/table_6_4.md", "tables/table_6_4.csv", "figures/fig_6_4.png", "figures/fig_6_4.pdf"):
+        assert (workdir / "results" / out).stat().st_size > 0, out
+    for dataset in ("synthetic", "toy100k", "toyyelp"):
+        report = json.loads((workdir / "results" / dataset / "BPR" / "unlearning" / "audit.json").read_text())
+        assert report["passed"] and len(report["models"]) == 2 * 2  # 2 methods x 2 modes
+    assert "RecEraser unlearns at least 10x faster" in (workdir / "results" / "tables" / "scorecard.md").read_text()
     t63 = pd.read_csv(workdir / "results" / "tables" / "table_6_3.csv")
     assert set(t63["method"]) == {"Retrain", "SISA", "GraphEraser", "RecEraser"}
     assert set(metrics["split"]) == {"valid", "test"} and set(metrics["k"]) == {10, 20, 50}
@@ -88,9 +98,11 @@ def test_spine_end_to_end_and_deterministic(workdir):
     for suffix in (".md", ".tex"):
         assert (workdir / "results" / "tables" / f"table_6_2{suffix}").stat().st_size > 0
 
+    # same config and seed, same numbers: rebuild the synthetic dataset's whole chain from scratch
     first = (workdir / "results" / "metrics.csv").read_bytes()
-    run_snakemake(workdir, "--configfile", conf, "--forceall")
-    assert (workdir / "results" / "metrics.csv").read_bytes() == first  # same config and seed, same numbers
+    shutil.rmtree(workdir / "results" / "synthetic")
+    run_snakemake(workdir, "--configfile", conf)
+    assert (workdir / "results" / "metrics.csv").read_bytes() == first
 
 
 def test_wrong_md5_fails_cleanly_through_snakemake(workdir):
@@ -121,10 +133,14 @@ def test_paper_config_plans_downloads_and_preprocessing(workdir):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["download"] == 4 and counts["preprocess"] == 3 and counts["retrain"] == 9
-    assert counts["pretrain"] == 3 and counts["partition"] == 3 * 5  # random, ubp, ibp, inbp, bekm
-    assert counts["train_shard"] == 3 * 3 * 5 * 10  # datasets x models x partitions x K
-    assert counts["aggregate"] == 3 * 3 * 8  # 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3)
+    assert counts["pretrain"] == 3
+    # 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3) at K = 10, RecEraser at K = 5, 20, 50
+    assert counts["aggregate"] == 3 * 3 * (8 + 3)
     assert counts["table_6_3"] == 1 and counts["figure"] == 2 and counts["scorecard"] == 1
+    # unlearning: 3 methods x 2 modes at K = 10, plus RecEraser at K = 5, 20, 50 (Fig. 6.4), per dataset and model
+    assert counts["unlearn"] == 3 * 3 * (3 * 2 + 3) and counts["unlearn_retrain"] == 3 * 3 * 2
+    assert counts["deletion_requests"] == 3 and counts["audit"] == 9 and counts["table_6_4"] == 1
+    assert counts["partition"] == 3 * 5 + 3 * 3 and counts["train_shard"] == 3 * 3 * (5 * 10 + 5 + 20 + 50)
     for dataset in ("yelp2018", "ml-1m", "ml-10m"):
         for model in ("BPR", "WMF", "LightGCN"):
             assert f"results/{dataset}/{model}/retrain/model.pt" in out

@@ -25,6 +25,7 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
     vary, fixed, title = SPECS[which]
     m = read_metrics(metrics_csv)
     m = m[(m["split"] == "test") & (m["metric"] == metric) & (m["k"] == k) & (m["n_shards"] == n_shards)]
+    m = m[~m["method"].str.contains("unlearned", regex=False)]
     other = "aggregator" if vary == "partition" else "partition"
     m = m[(m[other] == fixed) & m[vary].isin(variants)]
     paper = pd.read_csv(figures_text_csv)

@@ -83,14 +83,16 @@ def run_partition(name: str, k: int, data: dict, embeddings_path, out: dict, see
     return stats
 
 
-def shard_interactions(train: Interactions, assignment_path, shard: int) -> Interactions:
-    """The training interactions of one shard (same id space as the whole dataset)."""
-    with np.load(assignment_path) as z:
-        assign, k = z["shard"], int(z["n_shards"])
+def shard_interactions(train: Interactions, assignment_path, shard: int, assign=None) -> Interactions:
+    """The training interactions of one shard (same id space as the whole dataset), from the partition file or
+    from an ``assign`` array aligned with ``train``."""
+    if assign is None:
+        with np.load(assignment_path) as z:
+            assign, k = z["shard"], int(z["n_shards"])
+        if not 0 <= shard < k:
+            raise ValueError(f"shard {shard} out of range [0, {k})")
     if len(assign) != len(train):
         raise ValueError(f"{assignment_path}: {len(assign)} shard ids for {len(train)} training interactions")
-    if not 0 <= shard < k:
-        raise ValueError(f"shard {shard} out of range [0, {k})")
     sel = assign == shard
     return Interactions(train.user[sel], train.item[sel], train.n_users, train.n_items)
 

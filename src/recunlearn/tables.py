@@ -31,12 +31,14 @@ def _latex(df: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
-def write_table(df: pd.DataFrame, stem: str | Path, title: str, notes: list[str] | None = None) -> None:
-    """``<stem>.md`` (title, table, notes), ``<stem>.tex`` (booktabs) and ``<stem>.csv``."""
+def write_table(df: pd.DataFrame, stem: str | Path, title: str, notes: list[str] | None = None,
+                extra: list[str] | None = None) -> None:
+    """``<stem>.md`` (title, table, notes, extra sections), ``<stem>.tex`` (booktabs) and ``<stem>.csv``."""
     stem = str(stem)
     md = [f"# {title}", "", df.to_markdown(index=False), ""]
     if notes:
         md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    md += extra or []
     write_atomic(stem + ".md", "\n".join(md))
     write_atomic(stem + ".tex", _latex(df, title))
     write_atomic(stem + ".csv", df.to_csv(index=False))
@@ -84,6 +86,7 @@ METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG"
 
 def _test_rows(metrics: pd.DataFrame, n_shards: int) -> pd.DataFrame:
     m = metrics[(metrics["split"] == "test") & metrics["model"].isin(BASE_MODELS)]
+    m = m[~m["method"].str.contains("unlearned", regex=False)]  # models after deletions: Table 6.4's business
     return m[(m["method"] == "Retrain") | (m["n_shards"] == n_shards)]
 
 

@@ -41,6 +41,7 @@ wildcard_constraints:
     aggregator="mean|static|att",
     k=r"\d+",
     shard=r"\d+",
+    mode="sequential|batch",
 
 
 def dataset_spec(dataset):
@@ -103,13 +104,57 @@ def sharded_metric_files(datasets=None, models=None, k=None):
     ]
 
 
+UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
+K_VALUES = list(config["unlearning"]["k_values"])
+
+
+def unlearn_file(dataset, model, partition, aggregator, k, mode, name):
+    return f"results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/{name}"
+
+
+def served_manifests(wildcards):
+    """The served (unlearned) models of a dataset and model that the audit checks: every method, both modes."""
+    return [
+        unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json")
+        for _, p, a in UNLEARN_METHODS
+        for mode in ("sequential", "batch")
+    ]
+
+
+def timing_files(datasets=None, models=None):
+    """times.csv and benchmark.tsv of every timing job: Table 6.4 and Fig. 6.4."""
+    out = []
+    for d in datasets or DATASETS:
+        for m in MODELS:
+            for mode in ("sequential", "batch"):
+                out.append(f"results/{d}/{m}/retrain/unlearn_{mode}/times.csv")
+                out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in UNLEARN_METHODS]
+            out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
+    return sorted(set(out))
+
+
+def unlearning_metric_files():
+    out = []
+    for d in DATASETS:
+        for m in MODELS:
+            for mode in ("sequential", "batch"):
+                out.append(f"results/{d}/{m}/retrain/unlearn_{mode}/metrics.csv")
+                out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in UNLEARN_METHODS]
+            out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
+            out += [f"results/{d}/{m}/inbp_K{k}/att/metrics.csv" for k in K_VALUES]
+            out += [f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv" for _, p, a in UNLEARN_METHODS]
+            out.append(f"results/{d}/{m}/retrain/metrics.csv")
+    return sorted(set(out))
+
+
 def metric_files():
     """Every per-evaluation metrics file the config asks for (gathered into results/metrics.csv)."""
-    return (
+    files = (
         [f"results/{d}/mostpop/metrics.csv" for d in DATASETS]
         + [f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS]
         + sharded_metric_files()
     )
+    return files + [f for f in unlearning_metric_files() if f not in files]
 
 
 def table_6_3_inputs():
@@ -144,4 +189,7 @@ def all_targets():
         *multiext("results/figures/fig_6_2", ".png", ".pdf"),
         *multiext("results/figures/fig_6_3", ".png", ".pdf"),
         "results/tables/scorecard.md",
+        *multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
+        *multiext("results/figures/fig_6_4", ".png", ".pdf"),
+        *[f"results/{d}/{m}/unlearning/audit.json" for d in DATASETS for m in MODELS],
     ]

@@ -4,6 +4,8 @@ localrules:
     table_6_3,
     figure,
     scorecard,
+    table_6_4,
+    fig_6_4,
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -82,6 +84,7 @@ rule scorecard:
     input:
         metrics=rules.gather_metrics.output[0],
         paper="workflow/paper/table_6_3.csv",
+        times=timing_files(),
     output:
         "results/tables/scorecard.md",
     log:
@@ -92,3 +95,38 @@ rule scorecard:
         n_shards=K,
     script:
         "../scripts/scorecard.py"
+
+
+# ---------------------------------------------------------------------------- Table 6.4
+# Unlearning time: Retrain vs sub-model + aggregator retraining, speed-up, batch mode; the paper's beside.
+rule table_6_4:
+    input:
+        times=timing_files(),
+        metrics=unlearning_metric_files(),
+        paper="workflow/paper/table_6_4.csv",
+    output:
+        multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
+    log:
+        "results/tables/table_6_4.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    params:
+        n_shards=K,
+    script:
+        "../scripts/table_6_4.py"
+
+
+# ---------------------------------------------------------------------------- Figure 6.4
+# Number of shards K against test Recall@20 and mean unlearning time (RecEraser).
+rule fig_6_4:
+    input:
+        times=timing_files(),
+        metrics=unlearning_metric_files(),
+    output:
+        multiext("results/figures/fig_6_4", ".png", ".pdf"),
+    log:
+        "results/figures/fig_6_4.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    script:
+        "../scripts/fig_6_4.py"

@@ -1,0 +1,185 @@
+"""Unlearning efficiency: Table 6.4, Fig. 6.4 and the speed-up claim, from the timing jobs' outputs.
+
+Times are the training-loop seconds recorded by the jobs (``times.csv``, from the sidecars' ``train_seconds``);
+each timing job's Snakemake ``benchmark.tsv`` (whole process, start-up and I/O included) is summarised beside.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .data import atomic_path, write_atomic  # noqa: E402
+from .experiments import method_name  # noqa: E402
+from .tables import BASE_MODELS, read_metrics, write_table  # noqa: E402
+
+_SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?P<partition>[a-z]+)_K(?P<k>\d+)/"
+                      r"(?P<aggregator>[a-z]+)/unlearn_(?P<mode>[a-z]+)/times\.csv$")
+_RETRAIN = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/retrain/unlearn_(?P<mode>[a-z]+)/times\.csv$")
+
+
+def read_times(paths) -> pd.DataFrame:
+    """One row per timing job: what it unlearned and its mean times (seconds) plus its benchmark.tsv summary."""
+    rows = []
+    for path in paths:
+        p = str(path).replace("\\", "/")
+        m = _SHARDED.search(p) or _RETRAIN.search(p)
+        if not m:
+            raise ValueError(f"{path}: not a times.csv of an unlearning job")
+        info = m.groupdict()
+        t = pd.read_csv(path)
+        row = {"dataset": info["dataset"], "model": info["model"], "mode": info["mode"], "steps": len(t)}
+        if "partition" in info:
+            row.update(partition=info["partition"], aggregator=info["aggregator"], k=int(info["k"]),
+                       method=method_name(info["partition"], info["aggregator"]),
+                       submodel_s=t["submodel_seconds"].mean(), aggregator_s=t["aggregator_seconds"].mean(),
+                       total_s=t["total_seconds"].mean(), parallel_s=(t["submodel_seconds_parallel"] +
+                                                                      t["aggregator_seconds"]).mean(),
+                       shards_retrained=t["shards_retrained"].mean())
+        else:
+            row.update(method="Retrain", k=1, total_s=t["retrain_seconds"].mean())
+        bench = Path(path).with_name("benchmark.tsv")
+        if bench.exists():
+            b = pd.read_csv(bench, sep="\t")
+            row.update(process_s=float(b["s"].mean()), max_rss_mb=float(b["max_rss"].mean()))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(x) -> str:
+    return "-" if pd.isna(x) else f"{x:.4g}"
+
+
+def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.DataFrame:
+    """Minutes for Retrain, RecEraser's sub-model and aggregator retraining, total and speed-up per dataset and
+    model (sequential mode, K = n_shards), the paper's beside; then every method; then batch unlearning."""
+    t = read_times(times_paths)
+    paper = pd.read_csv(paper_csv).set_index(["dataset", "model"])
+    metrics = read_metrics(metrics_paths)
+    test20 = metrics[(metrics["split"] == "test") & (metrics["metric"] == "Recall") & (metrics["k"] == 20)]
+    rows, long = [], []
+    for (dataset, model), g in t.groupby(["dataset", "model"]):
+        seq = g[g["mode"] == "sequential"]
+        retrain = seq[seq["method"] == "Retrain"]["total_s"].mean() / 60
+        rec = seq[(seq["method"] == "RecEraser") & (seq["k"] == n_shards)]
+        sub, agg, tot = (rec[c].mean() / 60 for c in ("submodel_s", "aggregator_s", "total_s"))
+        p = paper.loc[(dataset, model)] if (dataset, model) in paper.index else None
+        row = {"dataset": dataset, "model": model, "Retrain (min)": _fmt(retrain),
+               "sub-model (min)": _fmt(sub), "aggregator (min)": _fmt(agg), "total (min)": _fmt(tot),
+               "speed-up": f"{retrain / tot:.1f}x" if tot else "-"}
+        if p is not None:
+            row.update({"paper: Retrain": _fmt(p["retrain_min"]), "paper: sub-model": _fmt(p["receraser_submodel_min"]),
+                        "paper: aggregator": _fmt(p["receraser_aggregator_min"]),
+                        "paper: total": _fmt(p["receraser_total_min"]),
+                        "paper: speed-up": f"{p['retrain_min'] / p['receraser_total_min']:.1f}x"})
+        rows.append(row)
+        long.append({"dataset": dataset, "model": model, "retrain_min": retrain, "receraser_submodel_min": sub,
+                     "receraser_aggregator_min": agg, "receraser_total_min": tot,
+                     "speedup": retrain / tot if tot else float("nan"),
+                     **({f"paper_{c}": p[c] for c in paper.columns} if p is not None else {})})
+    main = pd.DataFrame(rows).fillna("-")
+
+    every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["k"] == n_shards)]
+    retrain_s = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])["total_s"]
+    per_method = pd.DataFrame([{
+        "dataset": r.dataset, "model": r.model, "method": r.method, "requests timed": r.steps,
+        "sub-model (s)": _fmt(r.submodel_s), "aggregator (s)": _fmt(r.aggregator_s), "total (s)": _fmt(r.total_s),
+        "speed-up vs Retrain": f"{retrain_s.get((r.dataset, r.model), float('nan')) / r.total_s:.1f}x",
+        "process (s)": _fmt(getattr(r, "process_s", None)), "max RSS (MB)": _fmt(getattr(r, "max_rss_mb", None)),
+    } for r in every.itertuples()])
+
+    def recall(dataset, model, method, n):
+        sel = test20[(test20["dataset"] == dataset) & (test20["model"] == model) & (test20["method"] == method)]
+        if n is not None:
+            sel = sel[sel["n_shards"] == n]
+        return sel["value"].mean() if len(sel) else float("nan")
+
+    batch_rows = []
+    for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & (t["k"] == n_shards)].itertuples():
+        rb = t[(t["mode"] == "batch") & (t["method"] == "Retrain") & (t["dataset"] == r.dataset) & (t["model"] == r.model)]
+        batch_rows.append({
+            "dataset": r.dataset, "model": r.model, "method": r.method,
+            "shards retrained": f"{r.shards_retrained:.0f}/{n_shards}",
+            "batch total (s)": _fmt(r.total_s), "batch, shards in parallel (s)": _fmt(r.parallel_s),
+            "Retrain without R (s)": _fmt(rb["total_s"].mean()),
+            "Recall@20 before": _fmt(recall(r.dataset, r.model, r.method, n_shards)),
+            "after sequential": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, sequential)", n_shards)),
+            "after batch": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, batch)", n_shards)),
+            "Retrain without R": _fmt(recall(r.dataset, r.model, "Retrain (unlearned, batch)", None)),
+        })
+    notes = [f"sequential mode, K = {n_shards}: mean training-loop minutes per deletion request (validation "
+             "included, data loading excluded), one run on one machine; the paper's are on one GTX TITAN X GPU"]
+    extra = ["", "## Every method (sequential, seconds per request)", "",
+             per_method.to_markdown(index=False) if len(per_method) else "(none)", "",
+             "process (s) and max RSS: the Snakemake benchmark of the whole timing job (all timed requests, start-up "
+             "and I/O included).", "",
+             "## Batch unlearning: all R requests at once (beyond the paper)", "",
+             pd.DataFrame(batch_rows).to_markdown(index=False) if batch_rows else "(none)", "",
+             "Recall@20 on test: before deletion, after the sequential requests (only the timed ones deleted), after "
+             "the batch (all R deleted), and Retrain trained without the R requests.", ""]
+    write_table(main, stem, "Table 6.4: unlearning time, Retrain vs RecEraser", notes, extra)
+    out = pd.DataFrame(long)
+    write_atomic(str(stem) + ".csv", out.to_csv(index=False, float_format="%.6g"))
+    return out
+
+
+def speedup_claims(times_paths, n_shards: int, threshold: float = 10.0) -> list[str]:
+    """The paper's efficiency claim (RecEraser >= 10x faster than Retrain) per dataset and model, as Markdown."""
+    t = read_times(times_paths)
+    seq = t[t["mode"] == "sequential"]
+    lines = ["## Efficiency: RecEraser unlearns at least 10x faster than Retrain", "",
+             "| dataset | model | Retrain (s) | RecEraser (s) | speed-up | claim |", "|:--|:--|--:|--:|--:|:--|"]
+    for (dataset, model), g in seq.groupby(["dataset", "model"]):
+        r = g[g["method"] == "Retrain"]["total_s"].mean()
+        e = g[(g["method"] == "RecEraser") & (g["k"] == n_shards)]["total_s"].mean()
+        s = r / e if e else float("nan")
+        lines.append(f"| {dataset} | {model} | {r:.3g} | {e:.3g} | {s:.1f}x | {'holds' if s >= threshold else 'fails'} |")
+    return ["\n".join(lines)]
+
+
+def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
+    """Number of shards K against test Recall@20 (solid) and mean unlearning seconds (dashed), RecEraser."""
+    t = read_times(times_paths)
+    t = t[(t["mode"] == "sequential") & (t["method"] == "RecEraser")]
+    m = read_metrics(metrics_paths)
+    m = m[(m["split"] == "test") & (m["metric"] == "Recall") & (m["k"] == 20) & (m["method"] == "RecEraser")]
+    datasets = sorted(t["dataset"].unique())
+    n = max(len(datasets), 1)
+    fig, axes = plt.subplots(1, n, figsize=(max(6.0, 4.6 * n), 4.0), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    plotted = []
+    for ax, dataset in zip(axes[0], datasets):
+        right = ax.twinx()
+        for j, model in enumerate(b for b in BASE_MODELS if b in set(t[t["dataset"] == dataset]["model"])):
+            tm = t[(t["dataset"] == dataset) & (t["model"] == model)].sort_values("k")
+            rm = m[(m["dataset"] == dataset) & (m["model"] == model)].groupby("n_shards")["value"].mean()
+            ks = tm["k"].tolist()
+            ax.plot(ks, [rm.get(k, float("nan")) for k in ks], "-o", color=colors(j), label=f"{model} Recall@20")
+            right.plot(ks, tm["total_s"], "--s", color=colors(j), alpha=0.7, label=f"{model} time")
+            plotted.append(tm.assign(recall20=[rm.get(k, float("nan")) for k in ks]))
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xticks(sorted(t["k"].unique()), [str(k) for k in sorted(t["k"].unique())])
+        ax.set_xlabel("number of shards K")
+        ax.set_ylabel("test Recall@20 (solid)")
+        right.set_ylabel("mean unlearning time per request, s (dashed)")
+        ax.set_title(dataset)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=max(len(labels), 1), fontsize=8, frameon=False)
+    fig.suptitle("Fig. 6.4: RecEraser against the number of shards K", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    for ext in ("png", "pdf"):
+        path = f"{stem}.{ext}"
+        tmp = atomic_path(path)
+        fig.savefig(tmp, dpi=150, format=ext)
+        tmp.replace(path)
+    plt.close(fig)
+    return pd.concat(plotted) if plotted else pd.DataFrame()

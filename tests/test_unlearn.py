@@ -1,0 +1,92 @@
+"""Unlearning: a retrained shard is bit-identical to one trained from scratch without the request, and the
+forgetting audit passes on real unlearning and fails on a planted deleted interaction."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from recunlearn.artefacts import load_state, save_state
+from recunlearn.data import Interactions, save_interactions, split_per_user
+from recunlearn.sharded import run_partition, run_shard, shard_interactions, train_submodel
+from recunlearn.synthetic import SyntheticConfig, generate
+from recunlearn.unlearn import audit, sample_requests, unlearn_sharded, without
+
+FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 8}
+
+
+@pytest.fixture
+def sharded(tmp_path):
+    out = generate(SyntheticConfig(n_users=40, n_items=60, n_communities=2, mean_interactions=12, min_interactions=5,
+                                   max_interactions=30, seed=0))
+    x = Interactions(out["user"], out["item"], 40, 60)
+    label = split_per_user(x.user, 40, (0.8, 0.1, 0.1), seed=1)
+    data = {}
+    for code, split in enumerate(("train", "valid", "test")):
+        data[split] = str(tmp_path / f"{split}.npz")
+        save_interactions(data[split], Interactions(x.user[label == code], x.item[label == code], 40, 60))
+    save_state({"user": torch.randn(40, 4), "item": torch.randn(60, 4)}, tmp_path / "emb.pt")
+    part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
+    run_partition("inbp", 3, data, tmp_path / "emb.pt", part, seed=0, options={"rounds": 5})
+    subs = []
+    for s in range(3):
+        o = {key: str(tmp_path / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
+        run_shard("BPR", FAST, data, part["assignment"], s, o, "toy", seed=4, device="cpu")
+        subs.append({"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]})
+    sample_requests(data["train"], tmp_path / "requests.csv", 5, seed=2)
+    return tmp_path, data, part["assignment"], subs
+
+
+def run_unlearning(tmp_path, data, assignment, subs, mode="batch", kind="att"):
+    out = {"dir": str(tmp_path / f"unlearn_{mode}"), "metrics": str(tmp_path / f"m_{mode}.csv"),
+           "times": str(tmp_path / f"t_{mode}.csv"), "served": str(tmp_path / f"served_{mode}.json")}
+    times = unlearn_sharded(mode, kind, "BPR", FAST, {"max_epochs": 2}, data, assignment, subs,
+                            tmp_path / "requests.csv", out, "toy", "inbp", 3, seed=4, n_timed=2, device="cpu")
+    return out, times
+
+
+def test_unlearned_shard_is_bit_identical_to_training_from_scratch(sharded):
+    tmp_path, data, assignment, subs = sharded
+    out, times = run_unlearning(tmp_path, data, assignment, subs)
+    from recunlearn.data import load_interactions
+    import pandas as pd
+
+    train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
+    rows = pd.read_csv(tmp_path / "requests.csv")["row"].to_numpy()
+    with np.load(assignment) as z:
+        assign = z["shard"].astype(np.int64)
+    affected = sorted(set(assign[rows].tolist()))
+    assert times["shards_retrained"].iloc[0] == len(affected)
+    for s in affected:
+        reduced = shard_interactions(without(train, rows), None, s, assign=np.delete(assign, rows))
+        _, ref = train_submodel("BPR", FAST, reduced, valid, 4, "cpu", "reference")
+        got = load_state(f"{out['dir']}/shard_{s}.model.pt")
+        assert all(torch.equal(got[key], ref.model.state_dict()[key]) for key in got)
+    assert audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")["passed"]
+
+
+def test_sequential_mode_times_each_request(sharded):
+    tmp_path, data, assignment, subs = sharded
+    out, times = run_unlearning(tmp_path, data, assignment, subs, mode="sequential", kind="mean")
+    assert list(times["deleted_so_far"]) == [1, 2] and (times["shards_retrained"] == 1).all()
+    assert (times["aggregator_seconds"] == 0).all()  # SISA's mean is not trained
+    report = audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
+    kinds = [c["why"] for c in report["models"][0]["checks"]]
+    assert any("untouched shard" in w for w in kinds) or all("minus every deleted" in w for w in kinds)
+    assert "pretrained WMF embeddings" in report["caveat"]
+
+
+def test_audit_fails_on_a_planted_deleted_interaction(sharded):
+    tmp_path, data, assignment, subs = sharded
+    out, _ = run_unlearning(tmp_path, data, assignment, subs)
+    served = json.loads(open(out["served"]).read())
+    # plant: serve an affected shard's original sub-model, trained while it still held a deleted interaction
+    retrained = next(a for a in served["artefacts"] if a.get("retrained"))
+    retrained["sidecar"] = subs[retrained["shard"]]["sidecar"]
+    planted = tmp_path / "planted.json"
+    planted.write_text(json.dumps(served))
+    with pytest.raises(RuntimeError, match="still held 1 deleted interaction|still held [0-9]+ deleted"):
+        audit([planted], tmp_path / "requests.csv", data["train"], tmp_path / "audit_bad.json")
+    bad = json.loads((tmp_path / "audit_bad.json").read_text())
+    assert bad["passed"] is False and bad["failures"]
