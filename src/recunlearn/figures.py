@@ -55,10 +55,15 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
     fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=9, frameon=False)
     fig.suptitle(f"{title}, K = {n_shards}\n(black marks: the values the paper's text reports)", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    save_figure(fig, stem)
+    return m
+
+
+def save_figure(fig, stem) -> None:
+    """``<stem>.png`` and ``<stem>.pdf``, each written atomically; closes the figure."""
     for ext in ("png", "pdf"):
         path = f"{stem}.{ext}"
         tmp = atomic_path(path)
         fig.savefig(tmp, dpi=150, format=ext)
         tmp.replace(path)
     plt.close(fig)
-    return m

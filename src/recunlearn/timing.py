@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .data import atomic_path, write_atomic  # noqa: E402
+from .data import write_atomic  # noqa: E402
 from .experiments import method_name  # noqa: E402
+from .figures import save_figure  # noqa: E402
 from .tables import BASE_MODELS, read_metrics, write_table  # noqa: E402
 
 _SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?P<partition>[a-z]+)_K(?P<k>\d+)/"
@@ -176,10 +177,5 @@ def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
     fig.legend(handles, labels, loc="lower center", ncol=max(len(labels), 1), fontsize=8, frameon=False)
     fig.suptitle("Fig. 6.4: RecEraser against the number of shards K", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    for ext in ("png", "pdf"):
-        path = f"{stem}.{ext}"
-        tmp = atomic_path(path)
-        fig.savefig(tmp, dpi=150, format=ext)
-        tmp.replace(path)
-    plt.close(fig)
+    save_figure(fig, stem)
     return pd.concat(plotted) if plotted else pd.DataFrame()
