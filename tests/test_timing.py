@@ -1,0 +1,41 @@
+"""Table 6.4 and the speed-up claim from timing files, with the paper's numbers beside ours."""
+
+import pandas as pd
+
+from recunlearn.timing import read_times, speedup_claims, table_6_4
+
+from conftest import ROOT
+
+
+def write(path, df):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return str(path)
+
+
+def test_table_6_4_and_claim(tmp_path):
+    base = tmp_path / "results" / "ml-1m" / "WMF"
+    times = [
+        write(base / "retrain" / "unlearn_sequential" / "times.csv",
+              pd.DataFrame({"step": [0, 1], "requests": 1, "deleted_so_far": [1, 2], "retrain_seconds": [600.0, 660.0],
+                            "epochs_run": 9})),
+        write(base / "inbp_K10" / "att" / "unlearn_sequential" / "times.csv",
+              pd.DataFrame({"step": [0, 1], "requests": 1, "deleted_so_far": [1, 2], "shards_retrained": 1,
+                            "submodel_seconds": [20.0, 22.0], "submodel_seconds_parallel": [20.0, 22.0],
+                            "aggregator_seconds": [10.0, 8.0], "total_seconds": [30.0, 30.0]})),
+    ]
+    (base / "inbp_K10" / "att" / "unlearn_sequential" / "benchmark.tsv").write_text(
+        "s\th:m:s\tmax_rss\n70.5\t0:01:10\t512.0\n")
+    t = read_times(times)
+    assert set(t["method"]) == {"Retrain", "RecEraser"}
+    assert t.loc[t["method"] == "RecEraser", "process_s"].iloc[0] == 70.5
+    metrics = write(tmp_path / "m.csv", pd.DataFrame(columns=["dataset", "model", "method", "partition", "aggregator",
+                                                              "n_shards", "split", "metric", "k", "value"]))
+    out = table_6_4(times, [metrics], ROOT / "workflow" / "paper" / "table_6_4.csv", tmp_path / "t64", 10)
+    row = out.iloc[0]
+    assert row["retrain_min"] == 10.5 and row["receraser_total_min"] == 0.5 and row["speedup"] == 21.0
+    assert row["paper_retrain_min"] == 13 and row["paper_receraser_total_min"] == 1.1
+    md = (tmp_path / "t64.md").read_text()
+    assert "paper: speed-up" in md and "11.8x" in md and "21.0x" in md
+    claim = speedup_claims(times, 10)[0]
+    assert "| ml-1m | WMF | 630 | 30 | 21.0x | holds |" in claim
