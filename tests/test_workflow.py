@@ -151,7 +151,7 @@ def test_one_table_builds_only_what_it_needs(workdir):
                         str(ROOT / "config" / "demo.yaml")).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shard"] == 3 * 3 * 5
+    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shard"] == 3 * 3 * 3
     assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 
