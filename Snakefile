@@ -6,6 +6,9 @@
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # ---------------------------------------------------------------------------- rules
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"

@@ -85,3 +85,13 @@ def test_preprocess_writes_splits_maps_and_stats(tmp_path):
     assert stats["density"] == pytest.approx(len(user) / (stats["users"] * stats["items"]))
     users_csv = (tmp_path / "users.csv").read_text().splitlines()
     assert users_csv[0] == "id,raw_id" and users_csv[1] == f"0,{raw_user.min()}"
+
+
+def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
+    from recunlearn.data import atomic_path, write_atomic
+
+    dead = tmp_path / ".x.json.999999999.tmp"  # no such pid
+    dead.write_text("half")
+    write_atomic(tmp_path / "x.json", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+    assert atomic_path(tmp_path / "x.json").name.endswith(".tmp")

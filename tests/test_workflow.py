@@ -98,6 +98,13 @@ def test_spine_end_to_end_and_deterministic(workdir):
     for suffix in (".md", ".tex"):
         assert (workdir / "results" / "tables" / f"table_6_2{suffix}").stat().st_size > 0
 
+    # the HTML report: every table and figure registered, with its caption
+    run_snakemake(workdir, "--configfile", conf, "--report", "results/report.html")
+    html = (workdir / "results" / "report.html").read_text(errors="replace")
+    for name in ("table_6_2.csv", "table_6_3.csv", "table_6_4.csv", "scorecard.md", "fig_6_2.png", "fig_6_3.png",
+                 "fig_6_4.png", "Table 6.3 (quality)", "Figure 6.4 (shards)"):
+        assert name in html, name
+
     # same config and seed, same numbers: rebuild the synthetic dataset's whole chain from scratch
     first = (workdir / "results" / "metrics.csv").read_bytes()
     shutil.rmtree(workdir / "results" / "synthetic")

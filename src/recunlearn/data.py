@@ -53,9 +53,29 @@ def interactions_sha256(user: np.ndarray, item: np.ndarray, n_users: int, n_item
 
 
 def atomic_path(path: str | Path) -> Path:
-    """A temporary sibling of ``path`` to write to before ``os.replace``."""
+    """A temporary sibling of ``path`` to write to before ``os.replace``.
+
+    Temporaries left by a writer that was killed (SIGKILL, power loss) are removed here, when the artefact is
+    written again, so an interrupted and resumed run leaves no half-written file behind.
+    """
     path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:

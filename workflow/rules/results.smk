@@ -30,7 +30,13 @@ rule table_6_2:
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
         paper="workflow/paper/table_6_2.csv",
     output:
-        multiext("results/tables/table_6_2", ".md", ".tex", ".csv"),
+        md="results/tables/table_6_2.md",
+        tex="results/tables/table_6_2.tex",
+        csv=report(
+            "results/tables/table_6_2.csv",
+            caption="../report/table_6_2.rst",
+            category="Table 6.2 (data)",
+        ),
     log:
         "results/tables/table_6_2.log",
     conda:
@@ -46,7 +52,13 @@ rule table_6_3:
         metrics=table_6_3_inputs(),
         paper="workflow/paper/table_6_3.csv",
     output:
-        multiext("results/tables/table_6_3", ".md", ".tex", ".csv"),
+        md="results/tables/table_6_3.md",
+        tex="results/tables/table_6_3.tex",
+        csv=report(
+            "results/tables/table_6_3.csv",
+            caption="../report/table_6_3.rst",
+            category="Table 6.3 (quality)",
+        ),
     log:
         "results/tables/table_6_3.log",
     conda:
@@ -64,7 +76,12 @@ rule figure:
         metrics=figure_inputs,
         paper="workflow/paper/figures_text.csv",
     output:
-        multiext("results/figures/{figure}", ".png", ".pdf"),
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/fig_6_2_6_3.rst",
+            category="Figures 6.2 and 6.3 (ablations)",
+        ),
+        pdf="results/figures/{figure}.pdf",
     log:
         "results/figures/{figure}.log",
     wildcard_constraints:
@@ -86,7 +103,11 @@ rule scorecard:
         paper="workflow/paper/table_6_3.csv",
         times=timing_files(),
     output:
-        "results/tables/scorecard.md",
+        report(
+            "results/tables/scorecard.md",
+            caption="../report/scorecard.rst",
+            category="Scorecard",
+        ),
     log:
         "results/tables/scorecard.log",
     conda:
@@ -105,7 +126,13 @@ rule table_6_4:
         metrics=unlearning_metric_files(),
         paper="workflow/paper/table_6_4.csv",
     output:
-        multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
+        md="results/tables/table_6_4.md",
+        tex="results/tables/table_6_4.tex",
+        csv=report(
+            "results/tables/table_6_4.csv",
+            caption="../report/table_6_4.rst",
+            category="Table 6.4 (unlearning time)",
+        ),
     log:
         "results/tables/table_6_4.log",
     conda:
@@ -123,7 +150,12 @@ rule fig_6_4:
         times=timing_files(),
         metrics=unlearning_metric_files(),
     output:
-        multiext("results/figures/fig_6_4", ".png", ".pdf"),
+        png=report(
+            "results/figures/fig_6_4.png",
+            caption="../report/fig_6_4.rst",
+            category="Figure 6.4 (shards)",
+        ),
+        pdf="results/figures/fig_6_4.pdf",
     log:
         "results/figures/fig_6_4.log",
     conda:
