@@ -67,10 +67,13 @@ def capped_assignment(dist, cap: int, overwrite: bool = False) -> np.ndarray:
             keep = torch.topk(cand_d, cap, largest=False, sorted=False).indices
             mask = torch.zeros(len(cand), dtype=torch.bool)
             mask[keep] = True
-            shard[cand[mask]] = s
-            held_d[cand[mask]] = cand_d[mask]
-            shard[cand[~mask]] = -1
-            refused.append(cand[~mask])
+            # only the changes are written: new proposers kept, held members bumped
+            new_units, new_kept = cand[len(held):], mask[len(held):]
+            shard[new_units[new_kept]] = s
+            held_d[new_units[new_kept]] = cand_d[len(held):][new_kept]
+            out = torch.cat([held[~mask[: len(held)]], new_units[~new_kept]])
+            shard[out] = -1
+            refused.append(out)
             size[s] = cap
         units = torch.cat(refused) if refused else torch.empty(0, dtype=torch.int64)
     return shard.numpy()
