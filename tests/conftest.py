@@ -22,6 +22,37 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A scratch working directory holding what the Snakefile reads relative to the working directory."""
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    shutil.copytree(ROOT / "workflow" / "paper", tmp_path / "workflow" / "paper")
-    return tmp_path
+    return prepare_workdir(tmp_path)
+
+
+# A tiny configuration of the whole DAG (one model, K = 3, one timed request): for the interruption and SLURM tests.
+TINY_CONFIG = {
+    "datasets": ["synthetic"],
+    "registry": {"synthetic": {"format": "synthetic", "synthetic": {
+        "n_users": 120, "n_items": 150, "n_communities": 3, "mean_interactions": 20, "min_interactions": 5,
+        "max_interactions": 50}}},
+    "models": ["BPR"],
+    "training": {"device": "cpu", "threads": 1, "gpus": 0},
+    "hyperparameters": {"BPR": {"max_epochs": 30, "eval_every": 1, "patience": 30, "dim": 16}},
+    "sharding": {"n_shards": 3, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
+    "aggregation": {"max_epochs": 2},
+    "unlearning": {"n_requests": 3, "n_timed": 1, "n_retrain_timed": 1, "methods": ["RecEraser"], "k_values": [3]},
+}
+
+
+
+def prepare_workdir(path: Path) -> Path:
+    shutil.copytree(ROOT / "config", path / "config")
+    shutil.copytree(ROOT / "workflow" / "paper", path / "workflow" / "paper")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_reference(tmp_path_factory) -> Path:
+    """results/metrics.csv of an uninterrupted local run of TINY_CONFIG (computed once per session)."""
+    import yaml
+
+    ref = prepare_workdir(tmp_path_factory.mktemp("reference"))
+    (ref / "test.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
+    run_snakemake(ref, "--configfile", str(ref / "test.yaml"))
+    return ref / "results" / "metrics.csv"

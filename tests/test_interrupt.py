@@ -9,35 +9,17 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, TINY_CONFIG, run_snakemake
 
 pytestmark = pytest.mark.slow
-
-CONFIG = {
-    "datasets": ["synthetic"],
-    "registry": {"synthetic": {"format": "synthetic", "synthetic": {
-        "n_users": 120, "n_items": 150, "n_communities": 3, "mean_interactions": 20, "min_interactions": 5,
-        "max_interactions": 50}}},
-    "models": ["BPR"],
-    "training": {"device": "cpu", "threads": 1, "gpus": 0},
-    "hyperparameters": {"BPR": {"max_epochs": 30, "eval_every": 1, "patience": 30, "dim": 16}},
-    "sharding": {"n_shards": 3, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
-    "aggregation": {"max_epochs": 2},
-    "unlearning": {"n_requests": 3, "n_timed": 1, "n_retrain_timed": 1, "methods": ["RecEraser"], "k_values": [3]},
-}
-
 
 def half_written(results):
     return [str(p) for p in results.rglob("*") if p.name.endswith((".tmp", ".part"))]
 
 
-def test_sigkill_during_shard_training_then_resume(workdir, tmp_path_factory):
+def test_sigkill_during_shard_training_then_resume(workdir, tiny_reference):
     conf = workdir / "test.yaml"
-    conf.write_text(yaml.safe_dump(CONFIG))
-    reference = tmp_path_factory.mktemp("reference")
-    for sub in ("config", "workflow"):
-        os.symlink(workdir / sub, reference / sub)
-    run_snakemake(reference, "--configfile", str(conf))
+    conf.write_text(yaml.safe_dump(TINY_CONFIG))
 
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--cores", "2", "--configfile", str(conf)]
@@ -60,5 +42,5 @@ def test_sigkill_during_shard_training_then_resume(workdir, tmp_path_factory):
         assert "--unlock" in again.stdout + again.stderr
         run_snakemake(workdir, "--configfile", str(conf), "--unlock")
     run_snakemake(workdir, "--configfile", str(conf), "--rerun-incomplete")
-    assert (workdir / "results" / "metrics.csv").read_bytes() == (reference / "results" / "metrics.csv").read_bytes()
+    assert (workdir / "results" / "metrics.csv").read_bytes() == tiny_reference.read_bytes()
     assert half_written(workdir / "results") == []
