@@ -92,7 +92,8 @@ def shard_interactions(train: Interactions, assignment_path, shard: int, assign=
         if not 0 <= shard < k:
             raise ValueError(f"shard {shard} out of range [0, {k})")
     if len(assign) != len(train):
-        raise ValueError(f"{assignment_path}: {len(assign)} shard ids for {len(train)} training interactions")
+        raise ValueError(f"{assignment_path or 'assignment'}: {len(assign)} shard ids for {len(train)} training "
+                         "interactions")
     sel = assign == shard
     return Interactions(train.user[sel], train.item[sel], train.n_users, train.n_items)
 

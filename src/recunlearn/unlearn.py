@@ -84,9 +84,10 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
         deleted += rows
         affected = sorted(set(assign[rows].tolist()))
         sub_seconds = []
+        reduced = without(train, np.array(deleted))  # once per step, shared by its shards and the aggregator
+        reduced_assign = np.delete(assign, deleted)
         for s in affected:
-            data_s = without(train, np.array(deleted))
-            part = shard_interactions(data_s, None, s, assign=np.delete(assign, deleted))
+            part = shard_interactions(reduced, None, s, assign=reduced_assign)
             cfg, res = train_submodel(model_name, base_params, part, valid, seed, dev, label=f"{label} unlearn shard {s}")
             stem = out_dir / f"shard_{s}"
             save_state(res.model.state_dict(), f"{stem}.model.pt")
@@ -105,7 +106,6 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
             current[s] = {"kind": "sub-model", "shard": s, "sidecar": f"{stem}.model.json", "model": f"{stem}.model.pt",
                           "embeddings": f"{stem}.embeddings.pt", "retrained": True}
             sub_seconds.append(res.train_seconds)
-        reduced = without(train, np.array(deleted))
         cfg, agg, res = train_aggregator(kind, model_name, base_params, agg_params, sub_p.to(dev), sub_q.to(dev),
                                          reduced, valid, seed, dev, label=f"{label} unlearn aggregator")
         agg_seconds = res.train_seconds if res else 0.0
