@@ -58,7 +58,7 @@ BUILTIN: dict[str, dict] = {
     },
     "synthetic": {
         "format": "synthetic",
-        "description": "embedded synthetic data: planted user/item communities, power-law item popularity",
+        "description": "embedded synthetic data: a latent-factor model shaped like MovieLens-100K (docs/synthetic.md)",
         "sources": [],
         "synthetic": {},
     },
@@ -99,7 +99,7 @@ def check_dataset(name: str, spec: dict) -> None:
         if sources:
             raise ValueError(f"config key 'registry.{name}.sources': a synthetic dataset takes no sources")
         syn = spec.get("synthetic", {})
-        if syn.get("min_interactions", 20) > syn.get("max_interactions", 300):
+        if syn.get("min_interactions", 20) > syn.get("max_interactions", 500):
             raise ValueError(
                 f"config key 'registry.{name}.synthetic': min_interactions must not exceed max_interactions"
             )

@@ -1,14 +1,23 @@
-"""The embedded synthetic dataset: a seeded generative model, no download.
+"""The embedded synthetic dataset: a seeded latent-factor generative model, no download.
 
+Built to look like MovieLens-100K to a recommender (docs/synthetic.md has the measurements), not to be easy.
 Model (every parameter in config, ``registry.<name>.synthetic``):
-- users and items each belong to one of C planted communities (items round-robin, users uniformly at random);
-- within each community item popularity follows Zipf: the r-th item has weight r^-a (a = popularity_exponent),
-  so the whole catalogue has a power-law popularity curve;
-- a user's activity n_u is log-normal with mean ``mean_interactions``, clipped to [min, max];
-- Binomial(n_u, in_community) of its items are drawn, without replacement and by popularity, from its own
-  community, the rest from the other communities (Gumbel top-k sampling, vectorised over users).
-So the data has real block structure: a partition that keeps communities together keeps the signal a
-recommender needs, while a random one scatters it.
+
+- user activity: n_u = min_interactions + X with X log-normal (log-std ``activity_sigma``) and mean
+  ``mean_interactions`` - min_interactions, capped at ``max_interactions`` (and at the catalogue size):
+  most users have a few dozen interactions, a long tail has hundreds;
+- item popularity: a log-normal weight, log pop_v ~ N(0, ``popularity_sigma``^2): a popular head, a long tail
+  of items almost nobody picks (the rank curve of real data is log-normal-like, not a straight power law);
+- taste: mixed memberships, theta_u and phi_v ~ Dirichlet(``membership_concentration``) over ``n_communities``
+  communities; community c has strength w_c = c^-``taste_decay``, so a few broad tastes carry most of the signal
+  and many finer ones the rest (the decaying spectrum of real rating matrices: the broad ones are learnt from a
+  little data, the fine ones only from a lot); taste_uv = sum_c w_c (theta_uc - 1/C)(phi_vc - 1/C), standardised
+  over all (user, item) pairs and scaled to standard deviation ``taste_sigma``;
+- each user's n_u items are drawn without replacement with probability proportional to
+  pop_v * exp(taste_uv) (Gumbel top-k, vectorised over users; a loop runs over chunks of users only).
+
+Each component has its own random stream spawned from ``seed``, so changing one parameter (say ``taste_sigma``) does
+not redraw the others (activity, popularity, memberships stay the same).
 """
 
 from __future__ import annotations
@@ -29,12 +38,15 @@ log = logging.getLogger(__name__)
 class SyntheticConfig:
     n_users: int = 1000
     n_items: int = 1500
-    n_communities: int = 8
+    n_communities: int = 32
     mean_interactions: float = 80.0
     min_interactions: int = 20
-    max_interactions: int = 300
-    in_community: float = 0.8
-    popularity_exponent: float = 0.8
+    max_interactions: int = 500
+    activity_sigma: float = 1.2
+    popularity_sigma: float = 1.5
+    membership_concentration: float = 0.3
+    taste_sigma: float = 1.75
+    taste_decay: float = 0.75
     seed: int = 7
 
 
@@ -46,49 +58,82 @@ def _top_n_per_row(keys: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndar
     return rows, order[take]
 
 
-def generate(cfg: SyntheticConfig, chunk_users: int = 2048) -> dict[str, np.ndarray]:
-    """Interactions of the synthetic dataset: ``user``, ``item`` (int64) plus the planted communities."""
-    rng = np.random.default_rng(cfg.seed)
-    n_users, n_items, c = cfg.n_users, cfg.n_items, cfg.n_communities
-    item_comm = np.arange(n_items) % c
-    rng.shuffle(item_comm)
-    user_comm = rng.integers(0, c, size=n_users)
-    # Zipf popularity within each community (rank by order of appearance)
-    rank = np.empty(n_items, dtype=np.int64)
-    for k in range(c):  # loop over communities, not interactions
-        members = np.flatnonzero(item_comm == k)
-        rank[members] = rng.permutation(len(members)) + 1
-    log_pop = -cfg.popularity_exponent * np.log(rank)
+def activity_bounds(cfg: SyntheticConfig) -> tuple[int, int]:
+    """(least, most) interactions of a user: the configured ones, capped at the catalogue size."""
+    hi = min(int(cfg.max_interactions), cfg.n_items)
+    return min(int(cfg.min_interactions), hi), hi
 
-    sigma = 0.6
-    mu = np.log(cfg.mean_interactions) - sigma**2 / 2
-    hi = min(cfg.max_interactions, n_items)
-    lo = min(cfg.min_interactions, hi)
-    n_u = np.clip(np.round(rng.lognormal(mu, sigma, n_users)), lo, hi).astype(np.int64)
-    n_in = rng.binomial(n_u, cfg.in_community)
-    own_size = np.bincount(item_comm, minlength=c)[user_comm]
-    n_in = np.minimum(n_in, own_size)
-    n_out = np.minimum(n_u - n_in, n_items - own_size)
+
+def activity_mu(cfg: SyntheticConfig) -> float:
+    """Log-mean of the log-normal excess X = n_u - min_interactions (so that E[X] = mean - min)."""
+    excess = max(float(cfg.mean_interactions) - cfg.min_interactions, 1e-9)
+    return float(np.log(excess) - cfg.activity_sigma**2 / 2)
+
+
+def taste_weights(cfg: SyntheticConfig) -> np.ndarray:
+    """Strength w_c = c^-taste_decay of community c = 1..C."""
+    return np.arange(1, cfg.n_communities + 1, dtype=np.float64) ** -float(cfg.taste_decay)
+
+
+def _taste_scale(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of (x * w) @ y.T over all pairs, from C x C Gram matrices (no users x items
+    matrix)."""
+    m, n = len(x), len(y)
+    mean = float((x.mean(0) * w) @ y.mean(0))
+    sq = float(np.sum((w[:, None] * (x.T @ x) * w[None, :]) * (y.T @ y))) / (m * n)
+    return mean, float(np.sqrt(max(sq - mean * mean, 0.0)))
+
+
+def generate(cfg: SyntheticConfig, chunk_users: int = 1024) -> dict[str, np.ndarray]:
+    """Interactions of the synthetic dataset, ``user`` and ``item`` (int64, sorted), and its latent variables:
+    ``user_activity`` (planned n_u), ``item_log_popularity``, ``user_membership`` / ``item_membership``
+    (Dirichlet mixtures over the communities) and ``user_community`` / ``item_community`` (the dominant one)."""
+    m, n, c = cfg.n_users, cfg.n_items, cfg.n_communities
+    streams = np.random.SeedSequence(cfg.seed).spawn(5)
+    r_act, r_pop, r_user, r_item, r_pick = (np.random.default_rng(s) for s in streams)
+
+    lo, hi = activity_bounds(cfg)
+    excess = r_act.lognormal(activity_mu(cfg), cfg.activity_sigma, m)
+    n_u = np.clip(lo + np.round(excess), lo, hi).astype(np.int64)
+    log_pop = cfg.popularity_sigma * r_pop.standard_normal(n)
+    alpha = np.full(c, float(cfg.membership_concentration))
+    theta = r_user.dirichlet(alpha, size=m)
+    phi = r_item.dirichlet(alpha, size=n)
+
+    w = taste_weights(cfg)
+    x, y = theta - 1.0 / c, phi - 1.0 / c
+    mean, sd = _taste_scale(x, y, w)
+    scale = cfg.taste_sigma / sd if sd > 0 else 0.0
+    xw = x * (w * scale)
 
     users, items = [], []
-    for start in range(0, n_users, chunk_users):  # chunks bound memory to chunk_users x n_items
-        sl = slice(start, min(start + chunk_users, n_users))
-        same = user_comm[sl, None] == item_comm[None, :]
-        gumbel = rng.gumbel(size=same.shape)
-        keys = log_pop[None, :] + gumbel
-        for mask, counts in ((same, n_in[sl]), (~same, n_out[sl])):
-            rows, cols = _top_n_per_row(np.where(mask, keys, -np.inf), counts)
-            users.append(rows + start)
-            items.append(cols)
+    for start in range(0, m, chunk_users):  # chunks bound memory to chunk_users x n_items
+        sl = slice(start, min(start + chunk_users, m))
+        keys = log_pop[None, :] + (xw[sl] @ y.T - mean * scale) + r_pick.gumbel(size=(sl.stop - start, n))
+        rows, cols = _top_n_per_row(keys, n_u[sl])
+        users.append(rows + start)
+        items.append(cols)
     user = np.concatenate(users).astype(np.int64)
     item = np.concatenate(items).astype(np.int64)
     order = np.lexsort((item, user))
-    return {"user": user[order], "item": item[order], "user_community": user_comm, "item_community": item_comm}
+    return {"user": user[order], "item": item[order], "user_activity": n_u, "item_log_popularity": log_pop,
+            "user_membership": theta, "item_membership": phi,
+            "user_community": theta.argmax(1), "item_community": phi.argmax(1)}
+
+
+def taste_logits(cfg: SyntheticConfig, user_membership: np.ndarray, item_membership: np.ndarray) -> np.ndarray:
+    """The standardised taste term taste_uv of the users x items given (for checks and analysis)."""
+    c = cfg.n_communities
+    x, y = user_membership - 1.0 / c, item_membership - 1.0 / c
+    w = taste_weights(cfg)
+    mean, sd = _taste_scale(x, y, w)
+    return cfg.taste_sigma * ((x * w) @ y.T - mean) / sd if sd > 0 else np.zeros((len(x), len(y)))
 
 
 def write_synthetic(params: dict, tsv_path, communities_path) -> dict:
     """Generate the dataset from ``params`` (the registry's ``synthetic`` block) and write it atomically:
-    a ``user<TAB>item`` file read back by the ordinary csv reader, and the planted communities (.npz)."""
+    a ``user<TAB>item`` file read back by the ordinary csv reader, and the latent structure (.npz: dominant
+    communities, memberships, item log-popularity, planned user activity)."""
     cfg = SyntheticConfig(**params)
     out = generate(cfg)
     lines = io.StringIO()
@@ -97,9 +142,10 @@ def write_synthetic(params: dict, tsv_path, communities_path) -> dict:
     write_atomic(tsv_path, lines.getvalue())
     tmp = atomic_path(communities_path)
     with open(tmp, "wb") as fh:
-        np.savez(fh, user_community=out["user_community"], item_community=out["item_community"])
+        np.savez(fh, **{k: v for k, v in out.items() if k not in ("user", "item")})
     os.replace(tmp, communities_path)
     log.info(
-        "synthetic: %d users x %d items, %d interactions, %d communities (seed %d)",
-        cfg.n_users, cfg.n_items, len(out["user"]), cfg.n_communities, cfg.seed)
+        "synthetic: %d users x %d items, %d interactions (density %.4f), %d communities, taste %.2g, seed %d",
+        cfg.n_users, cfg.n_items, len(out["user"]), len(out["user"]) / (cfg.n_users * cfg.n_items),
+        cfg.n_communities, cfg.taste_sigma, cfg.seed)
     return {"interactions": len(out["user"])}

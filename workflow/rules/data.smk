@@ -20,7 +20,7 @@ rule download:
 
 
 # ---------------------------------------------------------------------------- synthetic data
-# Generate the embedded synthetic dataset (planted communities, power-law popularity); no download.
+# Generate the embedded synthetic dataset (a latent-factor model shaped like ml-100k, docs/synthetic.md); no download.
 rule generate_synthetic:
     output:
         interactions="results/{dataset}/raw/interactions.tsv",
