@@ -29,14 +29,21 @@ AGGREGATORS = ("mean", "static", "att")
 
 @dataclass(frozen=True)
 class AggregatorConfig(ModelConfig):
-    optimizer: str = "adam"
-    lr: float = 0.01
+    optimizer: str = "adagrad"
+    lr: float = 0.05
     batch_size: int = 4096
     reg_weight: float = 1e-5
-    max_epochs: int = 30
+    max_epochs: int = 50
     eval_every: int = 1
-    patience: int = 3
+    patience: int = 10
     attention_size: int = 32
+    # how AttAgg starts and is regularised; the defaults are the authors' RecEraser code, chosen on validation over
+    # our earlier identity start (docs/ablation.md): W_i, b_i Xavier-normal, h = 0.01 so the attention starts at
+    # 1/K, dropout keep 0.7 on the aggregated user embedding, only W_i and b_i regularised
+    init: str = "normal"             # normal | identity (W_i = I + noise, b_i = 0)
+    attention_init: str = "uniform"  # uniform (h = 0.01) | random (h ~ N(0, 1/k))
+    keep_prob: float = 0.7           # dropout keep probability on the aggregated user embedding while training
+    reg_attention: bool = False      # also regularise the attention MLPs (W1, W2, h1, h2)
 
 
 class _Aggregator(Recommender):
@@ -66,14 +73,22 @@ class _Aggregator(Recommender):
     def regulariser(self) -> torch.Tensor:
         return sum(p.pow(2).sum() for p in self.parameters())
 
+    def aggregated_users(self, idx: torch.Tensor) -> torch.Tensor:
+        """The users' aggregated embeddings as the training loss sees them (AttAgg adds dropout)."""
+        return self.users(idx)
+
     def calculate_loss(self, batch) -> torch.Tensor:
         if self.loss_kind == "bpr":
             users, pos, neg = batch
-            p, qp, qn = self.users(users), self.items(pos), self.items(neg)
+            # aggregate each distinct user and item of the batch once, then gather the rows
+            u_ids, u_row = torch.unique(users, return_inverse=True)
+            i_ids, i_row = torch.unique(torch.cat([pos, neg]), return_inverse=True)
+            p, q = self.aggregated_users(u_ids)[u_row], self.items(i_ids)[i_row]
+            qp, qn = q[: len(pos)], q[len(pos):]
             loss = bpr_loss((p * qp).sum(-1), (p * qn).sum(-1))
         else:
             users, rows, items = batch
-            p, q = self.users(users), self.items(self.active_items)
+            p, q = self.aggregated_users(users), self.items(self.active_items)
             loss = wmf_efficient_loss(p, q, rows, self.item_position[items], self.c0)
         return loss + self.cfg.reg_weight * self.regulariser()
 
@@ -120,12 +135,31 @@ class AttAgg(_Aggregator):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        d, a = self.dim, self.cfg.attention_size
-        self.W = nn.Parameter(torch.eye(d).repeat(self.k, 1, 1) + 0.01 * torch.randn(self.k, d, d))
-        self.b = nn.Parameter(torch.zeros(self.k, d))
+        d, a, k = self.dim, self.cfg.attention_size, self.k
+        if self.cfg.init == "identity":
+            self.W = nn.Parameter(torch.eye(d).repeat(k, 1, 1) + 0.01 * torch.randn(k, d, d))
+            self.b = nn.Parameter(torch.zeros(k, d))
+        elif self.cfg.init == "normal":
+            self.W = nn.Parameter(torch.randn(k, d, d) * (2.0 / (2 * d)) ** 0.5)
+            self.b = nn.Parameter(torch.randn(k, d) * (2.0 / (k + d)) ** 0.5)
+        else:
+            raise ValueError(f"aggregation init '{self.cfg.init}': expected identity or normal")
         self.W1, self.W2 = nn.Linear(d, a), nn.Linear(d, a)
-        self.h1 = nn.Parameter(torch.randn(a) * (1.0 / a) ** 0.5)
-        self.h2 = nn.Parameter(torch.randn(a) * (1.0 / a) ** 0.5)
+        if self.cfg.attention_init == "uniform":  # h = 0.01: every sub-model starts with about the same weight 1/K
+            self.h1, self.h2 = nn.Parameter(torch.full((a,), 0.01)), nn.Parameter(torch.full((a,), 0.01))
+        elif self.cfg.attention_init == "random":
+            self.h1, self.h2 = (nn.Parameter(torch.randn(a) * (1.0 / a) ** 0.5) for _ in range(2))
+        else:
+            raise ValueError(f"aggregation attention_init '{self.cfg.attention_init}': expected uniform or random")
+
+    def regulariser(self) -> torch.Tensor:
+        if self.cfg.reg_attention:
+            return super().regulariser()
+        return self.W.pow(2).sum() + self.b.pow(2).sum()
+
+    def aggregated_users(self, idx):
+        p = self.users(idx)
+        return F.dropout(p, p=1.0 - self.cfg.keep_prob, training=self.training)
 
     def transform(self, e: torch.Tensor) -> torch.Tensor:
         """[K, B, d] -> W_i e^i + b_i."""

@@ -49,6 +49,22 @@ def pair_batches(train: Interactions, sampler: NegativeSampler, batch_size: int,
         yield user[idx], item[idx], neg[lo : lo + batch_size]
 
 
+def user_pair_batches(train: Interactions, sampler: NegativeSampler, batch_size: int, generator: torch.Generator):
+    """One epoch of |Y| (user, positive, negative) triples drawn user-first, as the authors' code samples: a user
+    uniformly among those with training interactions, then one of the user's positives uniformly. Every user
+    weighs the same, as in the user-averaged Recall@K, instead of in proportion to its activity."""
+    indptr, items = train.csr()
+    counts = np.diff(indptr)
+    active = torch.from_numpy(np.flatnonzero(counts > 0))
+    n = len(train)
+    user = active[torch.randint(len(active), (n,), generator=generator)]
+    offset = (torch.rand(n, generator=generator, dtype=torch.float64) * torch.from_numpy(counts)[user]).long()
+    pos = torch.from_numpy(items)[torch.from_numpy(indptr)[user] + offset]
+    neg = sampler.sample(user, generator)
+    for lo in range(0, n, batch_size):
+        yield user[lo : lo + batch_size], pos[lo : lo + batch_size], neg[lo : lo + batch_size]
+
+
 def user_batches(train: Interactions, batch_size: int, generator: torch.Generator):
     """One epoch of user batches for non-sampling WMF: (users, positive rows in batch, positive items).
 

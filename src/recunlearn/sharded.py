@@ -98,26 +98,38 @@ def shard_interactions(train: Interactions, assignment_path, shard: int, assign=
     return Interactions(train.user[sel], train.item[sel], train.n_users, train.n_items)
 
 
-def users_subset(x: Interactions, users: np.ndarray) -> Interactions:
-    keep = np.isin(x.user, users)
-    return Interactions(x.user[keep], x.item[keep], x.n_users, x.n_items)
+def shard_validation(valid: Interactions, shard_data: Interactions, mode: str = "shard") -> Interactions:
+    """The validation interactions a sub-model is early-stopped on.
+
+    ``shard``: those whose user *and* item occur in the shard (what the sub-model can rank: an item it never saw
+    keeps its initial embedding); ``users``: every validation interaction of the shard's users. Either depends only
+    on the shard and the validation split, so retraining a shard after a deletion stays exact.
+    """
+    keep = np.isin(valid.user, np.unique(shard_data.user))
+    if mode == "shard":
+        keep &= np.isin(valid.item, np.unique(shard_data.item))
+    elif mode != "users":
+        raise ValueError(f"sub-model validation '{mode}': expected shard or users")
+    return Interactions(valid.user[keep], valid.item[keep], valid.n_users, valid.n_items)
 
 
 def train_submodel(model_name: str, params: dict, shard_data: Interactions, valid: Interactions, seed: int,
-                   device, label: str):
-    """One sub-model, trained only on its shard; early stopping on the validation interactions of the shard's users."""
+                   device, label: str, valid_mode: str = "users"):
+    """One sub-model, trained only on its shard; early stopping on the shard's validation interactions
+    (``shard_validation``)."""
     cfg = model_config(model_name, params)
-    shard_valid = users_subset(valid, np.unique(shard_data.user))
-    return cfg, fit(model_name, cfg, shard_data, shard_valid, seed, device, label=label)
+    return cfg, fit(model_name, cfg, shard_data, shard_validation(valid, shard_data, valid_mode), seed, device,
+                    label=label)
 
 
 def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard: int, out: dict, dataset: str,
-              seed: int, device: str = "auto", threads: int = 1, partition_name: str = "") -> dict:
+              seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
+              valid_mode: str = "users") -> dict:
     dev = _setup(threads, device)
     train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
     part = shard_interactions(train, assignment_path, shard)
     cfg, res = train_submodel(model_name, params, part, valid, seed, dev,
-                              label=f"{dataset}/{model_name}/{partition_name}/shard {shard}")
+                              label=f"{dataset}/{model_name}/{partition_name}/shard {shard}", valid_mode=valid_mode)
     save_state(res.model.state_dict(), out["model"])
     _save_embeddings(res.model, out["embeddings"])
     write_atomic(out["history"], pd.DataFrame(res.history).to_csv(index=False))
@@ -154,7 +166,8 @@ def train_aggregator(kind: str, model_name: str, base_params: dict, agg_params: 
     if kind == "mean":
         model = make().to(device).eval()
         return cfg, model, None
-    res = fit(make, cfg, train, valid, seed, device, label=label)
+    # evaluated before training too, so a trained aggregator is never kept below its starting point on validation
+    res = fit(make, cfg, train, valid, seed, device, label=label, eval_at_start=True)
     return cfg, res.model, res
 
 

@@ -17,7 +17,7 @@ import torch
 from .data import Interactions, check_ids
 from .metrics import embedding_scorer, evaluate
 from .models import MODELS, ModelConfig, Recommender
-from .sampling import NegativeSampler, pair_batches, user_batches
+from .sampling import NegativeSampler, pair_batches, user_batches, user_pair_batches
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,10 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interactions, valid: Interactions,
-        seed: int, device: str | torch.device = "cpu", label: str = "") -> TrainResult:
+        seed: int, device: str | torch.device = "cpu", label: str = "", eval_at_start: bool = False) -> TrainResult:
     """Train ``model`` (a base model's name, or a function building a Recommender, e.g. an aggregator) on
-    ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters."""
+    ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters. With ``eval_at_start`` the
+    untrained model is evaluated too (epoch 0) and kept if no epoch beats it."""
     check_ids(train, f"{label or 'training data'}")
     device = torch.device(device)
     generator = seed_everything(seed)
@@ -72,17 +73,45 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
     model = model.to(device)
     optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
     sampler = NegativeSampler(train) if model.input_type == "pairs" else None
+    if getattr(cfg, "sampling", "interaction") not in ("interaction", "user"):
+        raise ValueError(f"{label or 'model'}: sampling '{cfg.sampling}': expected interaction or user")
     log.info("%s: %s on %d interactions, device %s, seed %d, %s", label, model, len(train), device, seed, asdict(cfg))
 
     best, best_epoch, best_state, stale = -1.0, 0, None, 0
     history: list[dict] = []
-    epoch = 0
     t0 = time.perf_counter()
+
+    def validate(epoch: int, loss: float) -> bool:
+        """Evaluate, keep the best parameters; True when patience has run out."""
+        nonlocal best, best_epoch, best_state, stale
+        model.eval()
+        with torch.no_grad():
+            p, q = model.embeddings()
+            recall = evaluate(embedding_scorer(p, q), valid, [train], [10], device=device)[("Recall", 10)]
+        elapsed = time.perf_counter() - t0
+        history.append({"epoch": epoch, "loss": loss, "valid_recall@10": recall, "seconds": elapsed})
+        improved = recall > best
+        if improved:
+            best, best_epoch, stale = recall, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        log.info("%s epoch %d: loss %.4f, valid Recall@10 %.4f%s, %.1f s", label, epoch, loss, recall,
+                 " (best)" if improved else "", elapsed)
+        return stale >= cfg.patience
+
+    epoch = 0
+    if eval_at_start:  # an aggregator starts from a meaningful point (StaticAgg: MeanAgg); keep it if never beaten
+        validate(0, float("nan"))
     for epoch in range(1, cfg.max_epochs + 1):
         model.train()
         total, count = 0.0, 0
-        batches = (pair_batches(train, sampler, cfg.batch_size, generator) if sampler is not None
-                   else user_batches(train, cfg.batch_size, generator))
+        if sampler is None:
+            batches = user_batches(train, cfg.batch_size, generator)
+        elif getattr(cfg, "sampling", "interaction") == "user":
+            batches = user_pair_batches(train, sampler, cfg.batch_size, generator)
+        else:
+            batches = pair_batches(train, sampler, cfg.batch_size, generator)
         for batch in batches:
             batch = tuple(t.to(device) for t in batch)
             loss = model.calculate_loss(batch)
@@ -93,21 +122,7 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
             count += len(batch[0])
         if epoch % cfg.eval_every and epoch != cfg.max_epochs:
             continue
-        model.eval()
-        with torch.no_grad():
-            p, q = model.embeddings()
-            recall = evaluate(embedding_scorer(p, q), valid, [train], [10], device=device)[("Recall", 10)]
-        elapsed = time.perf_counter() - t0
-        history.append({"epoch": epoch, "loss": total / max(count, 1), "valid_recall@10": recall, "seconds": elapsed})
-        improved = recall > best
-        if improved:
-            best, best_epoch, stale = recall, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-        log.info("%s epoch %d: loss %.4f, valid Recall@10 %.4f%s, %.1f s", label, epoch, total / max(count, 1),
-                 recall, " (best)" if improved else "", elapsed)
-        if stale >= cfg.patience:
+        if validate(epoch, total / max(count, 1)):
             log.info("%s: no improvement in %d evaluations: stopping at epoch %d", label, cfg.patience, epoch)
             break
     seconds = time.perf_counter() - t0

@@ -59,9 +59,10 @@ def _assignment(path) -> np.ndarray:
 def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, agg_params: dict, data: dict,
                     assignment_path, submodels: list[dict], requests_csv, out: dict, dataset: str,
                     partition_name: str, k: int, seed: int, n_timed: int, device: str = "auto", threads: int = 1,
-                    ks=(10, 20, 50), batch_users: int = 1024) -> pd.DataFrame:
+                    ks=(10, 20, 50), batch_users: int = 1024, valid_mode: str = "users") -> pd.DataFrame:
     """Unlearn the requests from a sharded model (``mode`` sequential or batch); write times, metrics, the
-    retrained artefacts under ``out['dir']`` and the manifest of the served model (``out['served']``)."""
+    retrained artefacts under ``out['dir']`` and the manifest of the served model (``out['served']``).
+    ``base_params`` and ``valid_mode`` must be those the sub-models were trained with (exactness)."""
     dev = _setup(threads, device)
     train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
     assign = _assignment(assignment_path)
@@ -88,7 +89,8 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
         reduced_assign = np.delete(assign, deleted)
         for s in affected:
             part = shard_interactions(reduced, None, s, assign=reduced_assign)
-            cfg, res = train_submodel(model_name, base_params, part, valid, seed, dev, label=f"{label} unlearn shard {s}")
+            cfg, res = train_submodel(model_name, base_params, part, valid, seed, dev, label=f"{label} unlearn shard {s}",
+                                      valid_mode=valid_mode)
             stem = out_dir / f"shard_{s}"
             save_state(res.model.state_dict(), f"{stem}.model.pt")
             with torch.no_grad():

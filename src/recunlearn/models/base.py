@@ -31,6 +31,9 @@ class ModelConfig:
     max_epochs: int = 200
     eval_every: int = 1
     patience: int = 10
+    # how BPR-loss models draw (user, positive, negative) triples: interaction | user (sampling.user_pair_batches);
+    # WMF does not sample and ignores it
+    sampling: str = "interaction"
 
 
 class Recommender(nn.Module):

@@ -1,0 +1,71 @@
+"""User-first triple sampling, sub-model validation sets and sub-model hyper-parameters (docs/ablation.md)."""
+
+import numpy as np
+import pytest
+import torch
+
+from recunlearn.config import submodel_hyperparameters
+from recunlearn.data import Interactions
+from recunlearn.models import model_config
+from recunlearn.sampling import NegativeSampler, pair_batches, user_pair_batches
+from recunlearn.sharded import shard_validation
+from recunlearn.train import fit
+
+
+def skewed():
+    """User 0 has 90 interactions, users 1-9 have 2 each."""
+    user = np.concatenate([np.zeros(90, dtype=np.int64), np.repeat(np.arange(1, 10), 2)])
+    item = np.concatenate([np.arange(90), np.tile([90, 91], 9)])
+    return Interactions(user, item, 11, 120)
+
+
+def draw(fn, x, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    parts = list(fn(x, NegativeSampler(x), 16, g))
+    return [torch.cat([p[i] for p in parts]) for i in range(3)]
+
+
+def test_user_sampling_weighs_users_equally_and_draws_their_own_positives():
+    x = skewed()
+    users, pos, neg = draw(user_pair_batches, x)
+    assert len(users) == len(x)  # an epoch is |Y| triples
+    counts = torch.bincount(users, minlength=11).numpy()
+    assert counts[10] == 0  # a user without training interactions is never drawn
+    # 108 draws over 10 users: about 10.8 each, while interaction sampling gives user 0 90 of them
+    assert counts[0] < 25 and counts[1:10].sum() > 80
+    keys = set((x.user * x.n_items + x.item).tolist())
+    assert all(int(u) * x.n_items + int(i) in keys for u, i in zip(users, pos))
+    assert not any(int(u) * x.n_items + int(j) in keys for u, j in zip(users, neg))
+    assert draw(pair_batches, x)[0].bincount()[0] == 90
+
+
+def test_user_sampling_is_seeded():
+    x = skewed()
+    a, b, c = draw(user_pair_batches, x, 3), draw(user_pair_batches, x, 3), draw(user_pair_batches, x, 4)
+    assert all(torch.equal(s, t) for s, t in zip(a, b))
+    assert not all(torch.equal(s, t) for s, t in zip(a, c))
+
+
+def test_unknown_sampling_is_refused():
+    x = skewed()
+    with pytest.raises(ValueError, match="sampling 'users': expected interaction or user"):
+        fit("BPR", model_config("BPR", {"sampling": "users", "max_epochs": 1}), x, x, 0, "cpu")
+
+
+def test_shard_validation_keeps_what_the_sub_model_has_seen():
+    shard = Interactions(np.array([0, 0, 1]), np.array([0, 1, 2]), 4, 5)
+    valid = Interactions(np.array([0, 0, 1, 2, 1]), np.array([2, 3, 1, 0, 4]), 4, 5)
+    users = shard_validation(valid, shard, "users")
+    assert sorted(zip(users.user.tolist(), users.item.tolist())) == [(0, 2), (0, 3), (1, 1), (1, 4)]
+    both = shard_validation(valid, shard, "shard")  # user and item both in the shard
+    assert sorted(zip(both.user.tolist(), both.item.tolist())) == [(0, 2), (1, 1)]
+    with pytest.raises(ValueError, match="expected shard or users"):
+        shard_validation(valid, shard, "items")
+
+
+def test_submodel_hyperparameters_override_retrains():
+    config = {"hyperparameters": {"LightGCN": {"batch_size": 4096, "lr": 0.005}},
+              "dataset_hyperparameters": {"d": {"LightGCN": {"lr": 0.01}}},
+              "sharding": {"submodel_hyperparameters": {"LightGCN": {"batch_size": 1024}}}}
+    assert submodel_hyperparameters(config, "d", "LightGCN") == {"batch_size": 1024, "lr": 0.01}
+    assert submodel_hyperparameters(config, "d", "BPR") == {}
