@@ -1,6 +1,7 @@
 """Config validation: defaults filled in, and one-line errors that name the key and what was expected."""
 
 import copy
+import re
 
 import pytest
 
@@ -52,6 +53,33 @@ def test_errors_name_the_key(mutate, message):
         validate_config(cfg, SCHEMA)
     text = str(err.value)
     assert message in text and "\n" not in text
+
+
+def test_seeds():
+    assert validate_config({"datasets": ["synthetic"]}, SCHEMA)["training"]["seeds"] == [2022]
+    paper = validate_config(load_yaml(ROOT / "config" / "config.yaml"), SCHEMA)
+    assert paper["training"]["seeds"] == [2022, 2023, 2024]
+    assert len(validate_config(demo(), SCHEMA)["training"]["seeds"]) == 2
+    for bad, message in (([], "config key 'training.seeds': [] should be non-empty"),
+                         ([1, 1], "config key 'training.seeds': [1, 1] has non-unique elements"),
+                         ([-1], "config key 'training.seeds.0': -1 is less than the minimum of 0")):
+        cfg = demo()
+        cfg["training"]["seeds"] = bad
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            validate_config(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize("key", ["training", "sharding"])
+def test_superseded_seed_must_be_the_first_of_seeds(key):
+    cfg = demo()
+    cfg["training"]["seeds"] = [7, 8]
+    cfg["training"]["seed"] = cfg["sharding"]["seed"] = 7
+    validate_config(copy.deepcopy(cfg), SCHEMA)
+    cfg[key]["seed"] = 2022
+    with pytest.raises(ConfigError, match=rf"config key '{key}.seed': 2022 differs from the first of training.seeds"):
+        validate_config(cfg, SCHEMA)
+    del cfg[key]["seed"]  # absent: nothing to check
+    validate_config(cfg, SCHEMA)
 
 
 def test_error_says_what_was_expected():

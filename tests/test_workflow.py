@@ -41,7 +41,7 @@ def spine_config(workdir, md5=None):
         },
         "download": {"retries": 0, "timeout": 10},
         "models": ["BPR"],
-        "training": {"device": "cpu", "threads": 1, "gpus": 0},
+        "training": {"device": "cpu", "threads": 1, "gpus": 0, "seeds": [2022, 2023]},
         "hyperparameters": {m: {"max_epochs": 4, "eval_every": 2, "patience": 2, "dim": 16}
                             for m in ("BPR", "WMF", "LightGCN")},
         "sharding": {"n_shards": 2, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
@@ -66,28 +66,51 @@ def test_spine_end_to_end_and_deterministic(workdir):
     metrics = pd.read_csv(workdir / "results" / "metrics.csv")
     assert sorted(metrics["dataset"].unique()) == ["synthetic", "toy100k", "toyyelp"]
     assert sorted(metrics["model"].unique()) == ["BPR", "MostPop"]
-    # MostPop, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att, inbp+mean;
-    # after unlearning: Retrain, SISA and RecEraser, each sequential and batch
-    assert len(metrics) == 3 * (7 + 6) * 2 * 2 * 3  # datasets x evaluations x splits x metrics x ks
+    # MostPop once; per seed, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att,
+    # inbp+mean; after unlearning (first seed only): Retrain, SISA and RecEraser, each sequential and batch
+    assert len(metrics) == 3 * (1 + 6 * 2 + 6) * 2 * 2 * 3  # datasets x evaluations x splits x metrics x ks
     assert {"SISA", "GraphEraser", "RecEraser", "random+att", "inbp+mean"} <= set(metrics["method"])
-    sidecar = json.loads((workdir / "results" / "synthetic" / "BPR" / "retrain" / "model.json").read_text())
-    stats = json.loads((workdir / "results" / "synthetic" / "data" / "stats.json").read_text())
+    assert metrics.loc[metrics["method"] == "MostPop", "seed"].isna().all()
+    assert sorted(metrics["seed"].dropna().astype(int).unique()) == [2022, 2023]
+    assert set(metrics.loc[metrics["method"].str.contains("unlearned"), "seed"]) == {2022}
+    per_seed = metrics[(metrics["method"] == "RecEraser") & (metrics["split"] == "test")].groupby("seed").size()
+    assert per_seed.to_dict() == {2022: 3 * 2 * 3, 2023: 3 * 2 * 3}
+    results = workdir / "results"
+    sidecar = json.loads((results / "synthetic" / "BPR" / "seed2022" / "retrain" / "model.json").read_text())
+    stats = json.loads((results / "synthetic" / "data" / "stats.json").read_text())
     assert sidecar["trained_on"]["sha256"] == stats["train"]["sha256"] and sidecar["device"] == "cpu"
-    assert (workdir / "results" / "synthetic" / "BPR" / "retrain" / "benchmark.tsv").exists()
-    shard = json.loads((workdir / "results" / "synthetic" / "BPR" / "inbp_K2" / "shard_1" / "model.json").read_text())
-    agg = json.loads((workdir / "results" / "synthetic" / "BPR" / "inbp_K2" / "att" / "aggregator.json").read_text())
-    assert [s["trained_on_sha256"] for s in agg["submodels"]][1] == shard["trained_on"]["sha256"]
+    assert (results / "synthetic" / "BPR" / "seed2022" / "retrain" / "benchmark.tsv").exists()
+    for seed in (2022, 2023):
+        run = results / "synthetic" / "BPR" / f"seed{seed}"
+        shard = json.loads((run / "inbp_K2" / "shard_1" / "model.json").read_text())
+        agg = json.loads((run / "inbp_K2" / "att" / "aggregator.json").read_text())
+        assert [s["trained_on_sha256"] for s in agg["submodels"]][1] == shard["trained_on"]["sha256"]
+        assert (results / "synthetic" / f"seed{seed}" / "partitions" / "inbp_K2" / "assignment.npz").exists()
+        assert (results / "synthetic" / f"seed{seed}" / "pretrain" / "embeddings.pt").exists()
+    # the seed changes the model (same split, other initialisation, sampling and partition anchors)
+    assert (results / "synthetic" / "BPR" / "seed2022" / "retrain" / "model.pt").read_bytes() != \
+        (results / "synthetic" / "BPR" / "seed2023" / "retrain" / "model.pt").read_bytes()
+    assert not (results / "synthetic" / "BPR" / "seed2023" / "inbp_K2" / "att" / "unlearn_sequential").exists()
     for out in ("tables/table_6_3.md", "tables/table_6_3.tex", "tables/table_6_3.csv", "tables/scorecard.md",
-                "figures/fig_6_2.png", "figures/fig_6_2.pdf", "figures/fig_6_3.png", "figures/fig_6_3.pdf"):
-        assert (workdir / "results" / out).stat().st_size > 0, out
+                "figures/fig_6_2.png", "figures/fig_6_2.pdf", "figures/fig_6_2.csv", "figures/fig_6_3.png",
+                "figures/fig_6_3.pdf", "figures/fig_6_3.csv"):
+        assert (results / out).stat().st_size > 0, out
     for out in ("tables/table_6_4.md", "tables/table_6_4.csv", "figures/fig_6_4.png", "figures/fig_6_4.pdf"):
-        assert (workdir / "results" / out).stat().st_size > 0, out
+        assert (results / out).stat().st_size > 0, out
     for dataset in ("synthetic", "toy100k", "toyyelp"):
-        report = json.loads((workdir / "results" / dataset / "BPR" / "unlearning" / "audit.json").read_text())
+        report = json.loads((results / dataset / "BPR" / "seed2022" / "unlearning" / "audit.json").read_text())
         assert report["passed"] and len(report["models"]) == 2 * 2  # 2 methods x 2 modes
-    assert "RecEraser unlearns at least 10x faster" in (workdir / "results" / "tables" / "scorecard.md").read_text()
-    t63 = pd.read_csv(workdir / "results" / "tables" / "table_6_3.csv")
+    card = (results / "tables" / "scorecard.md").read_text()
+    assert "RecEraser unlearns at least 10x faster" in card
+    assert "seeds: 2022, 2023" in card and "## Per-seed differences (Recall@20)" in card
+    assert "| holds (1 seed" not in card  # two seeds: every verdict is tested
+    t63 = pd.read_csv(results / "tables" / "table_6_3.csv")
     assert set(t63["method"]) == {"Retrain", "SISA", "GraphEraser", "RecEraser"}
+    assert t63["n_seeds"].eq(2).all() and t63["std"].notna().all()
+    assert t63.loc[t63["method"] == "RecEraser", "p_value"].notna().all()
+    assert " ± " in (results / "tables" / "table_6_3.md").read_text()
+    fig = pd.read_csv(results / "figures" / "fig_6_2.csv")
+    assert fig["n_seeds"].eq(2).all() and set(fig["variant"]) == {"Random", "InBP"}
     assert set(metrics["split"]) == {"valid", "test"} and set(metrics["k"]) == {10, 20, 50}
     assert metrics["value"].between(0, 1).all()
     table = pd.read_csv(workdir / "results" / "tables" / "table_6_2.csv")
@@ -139,18 +162,24 @@ def test_paper_config_plans_downloads_and_preprocessing(workdir):
         assert path in out, path
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["download"] == 4 and counts["preprocess"] == 3 and counts["retrain"] == 9
-    assert counts["pretrain"] == 3
-    # 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3) at K = 10, RecEraser at K = 5, 20, 50
-    assert counts["aggregate"] == 3 * 3 * (8 + 3)
+    # quality experiments once per seed (3 seeds), unlearning on the first seed only
+    assert counts["download"] == 4 and counts["preprocess"] == 3 and counts["retrain"] == 9 * 3
+    assert counts["pretrain"] == 3 * 3 and counts["mostpop"] == 3
+    # per seed: 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3) at K = 10; first seed only:
+    # RecEraser at K = 5, 20, 50 (Fig. 6.4)
+    assert counts["aggregate"] == 3 * 3 * (8 * 3 + 3)
     assert counts["table_6_3"] == 1 and counts["figure"] == 2 and counts["scorecard"] == 1
     # unlearning: 3 methods x 2 modes at K = 10, plus RecEraser at K = 5, 20, 50 (Fig. 6.4), per dataset and model
     assert counts["unlearn"] == 3 * 3 * (3 * 2 + 3) and counts["unlearn_retrain"] == 3 * 3 * 2
     assert counts["deletion_requests"] == 3 and counts["audit"] == 9 and counts["table_6_4"] == 1
-    assert counts["partition"] == 3 * 5 + 3 * 3 and counts["train_shard"] == 3 * 3 * (5 * 10 + 5 + 20 + 50)
+    assert counts["partition"] == 3 * (5 * 3 + 3)
+    assert counts["train_shard"] == 3 * 3 * (5 * 10 * 3 + 5 + 20 + 50)
     for dataset in ("yelp2018", "ml-1m", "ml-10m"):
         for model in ("BPR", "WMF", "LightGCN"):
-            assert f"results/{dataset}/{model}/retrain/model.pt" in out
+            for seed in (2022, 2023, 2024):
+                assert f"results/{dataset}/{model}/seed{seed}/retrain/model.pt" in out
+            assert f"results/{dataset}/{model}/seed2022/unlearning/audit.json" in out
+            assert f"results/{dataset}/{model}/seed2023/unlearning/audit.json" not in out
 
 
 def test_one_table_builds_only_what_it_needs(workdir):
@@ -158,7 +187,8 @@ def test_one_table_builds_only_what_it_needs(workdir):
                         str(ROOT / "config" / "demo.yaml")).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shard"] == 3 * 3 * 3
+    # per seed (the demo has 2): the 3 named partitions, 3 models x 3 methods, 3 models x 3 partitions x 3 shards
+    assert counts["partition"] == 3 * 2 and counts["aggregate"] == 3 * 3 * 2 and counts["train_shard"] == 3 * 3 * 3 * 2
     assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 

@@ -110,6 +110,13 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
                 _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
             except ConfigError as exc:
                 raise ConfigError(str(exc).replace("config key '", f"config key 'dataset_hyperparameters.{dataset}.{model}.", 1)) from None
+    for model, overrides in config["sharding"].get("submodel_hyperparameters", {}).items():
+        merged = {**config["hyperparameters"].get(model, {}), **overrides}
+        sub = schema["properties"]["hyperparameters"]["properties"][model]
+        try:
+            _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("config key '", f"config key 'sharding.submodel_hyperparameters.{model}.", 1)) from None
     return config
 
 
@@ -126,6 +133,15 @@ def hyperparameters(config: dict, dataset: str, model: str) -> dict:
     return merged
 
 
+def submodel_hyperparameters(config: dict, dataset: str, model: str) -> dict:
+    """The hyper-parameters of the K sub-models of ``model``: ``hyperparameters(...)`` with
+    ``sharding.submodel_hyperparameters.<model>`` over them. A shard holds about 1/K of the data, so what trains a
+    sub-model best (batch size, optimizer) is chosen on validation separately from Retrain (docs/ablation.md)."""
+    merged = hyperparameters(config, dataset, model)
+    merged.update(config.get("sharding", {}).get("submodel_hyperparameters", {}).get(model, {}))
+    return merged
+
+
 def _check_semantics(config: dict) -> None:
     """Checks a JSON schema cannot express."""
     split = config["split"]
@@ -135,6 +151,15 @@ def _check_semantics(config: dict) -> None:
             f"config key 'split': train + valid + test must sum to 1, got "
             f"{split['train']} + {split['valid']} + {split['test']} = {total:g}"
         )
+    seeds = config["training"]["seeds"]
+    for key in ("training.seed", "sharding.seed"):
+        block, name = key.split(".")
+        old = config[block].get(name)
+        if old is not None and old != seeds[0]:
+            raise ConfigError(
+                f"config key '{key}': {old} differs from the first of training.seeds {seeds} (training.seeds "
+                f"supersedes it: every seeded job takes its seed from there; set it to {seeds[0]})"
+            )
     registry = resolve_registry(config.get("registry", {}))
     for name, spec in registry.items():
         try:

@@ -1,4 +1,5 @@
-"""Figures 6.2 and 6.3: grouped bars of test Recall@20, one panel per dataset, the paper's reported values marked."""
+"""Figures 6.2 and 6.3: grouped bars of test Recall@20 (mean over seeds, std error bars), one panel per dataset, the
+paper's reported values marked."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .data import atomic_path  # noqa: E402
+from .data import atomic_path, write_atomic  # noqa: E402
 from .experiments import PAPER_NAMES  # noqa: E402
+from .stats import mean_std  # noqa: E402
 from .tables import BASE_MODELS, read_metrics  # noqa: E402
 
 SPECS = {
@@ -20,10 +22,13 @@ SPECS = {
 
 
 def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str], n_shards: int, stem,
-                 metric: str = "Recall", k: int = 20) -> pd.DataFrame:
-    """Bars of ``metric@k`` on test for each base model (groups) and variant (bars); returns the plotted data."""
+                 metric: str = "Recall", k: int = 20, seeds: dict | None = None) -> pd.DataFrame:
+    """Bars of ``metric@k`` on test for each base model (groups) and variant (bars): the mean over seeds, with the
+    sample standard deviation as error bars when there are two or more seeds. ``seeds``: path -> seed of
+    per-evaluation files. Writes ``<stem>.png``, ``<stem>.pdf`` and the plotted data as ``<stem>.csv`` (mean, std,
+    seeds, the paper's value), which it returns."""
     vary, fixed, title = SPECS[which]
-    m = read_metrics(metrics_csv)
+    m = read_metrics(metrics_csv, seeds)
     m = m[(m["split"] == "test") & (m["metric"] == metric) & (m["k"] == k) & (m["n_shards"] == n_shards)]
     m = m[~m["method"].str.contains("unlearned", regex=False)]
     other = "aggregator" if vary == "partition" else "partition"
@@ -35,28 +40,42 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
     fig, axes = plt.subplots(1, n_panels, figsize=(max(6.0, 4.2 * n_panels), 4.0), squeeze=False)
     width = 0.8 / max(len(variants), 1)
     colors = plt.get_cmap("tab10")
+    data = []
     for ax, dataset in zip(axes[0], datasets):
         d = m[m["dataset"] == dataset]
         models = [b for b in BASE_MODELS if b in set(d["model"])]
         x = np.arange(len(models))
         for j, v in enumerate(variants):
-            vals = [d[(d["model"] == b) & (d[vary] == v)]["value"].mean() for b in models]
-            ax.bar(x + (j - (len(variants) - 1) / 2) * width, vals, width, label=PAPER_NAMES.get(v, v), color=colors(j))
+            stats = [mean_std(d[(d["model"] == b) & (d[vary] == v)]["value"]) for b in models]
+            means = [s[0] for s in stats]
+            errs = [s[1] if s[2] > 1 else 0.0 for s in stats]
+            ax.bar(x + (j - (len(variants) - 1) / 2) * width, means, width, label=PAPER_NAMES.get(v, v),
+                   color=colors(j), yerr=errs if any(s[2] > 1 for s in stats) else None, capsize=3,
+                   error_kw={"elinewidth": 1})
             for b_i, b in enumerate(models):
                 pv = paper[(paper["dataset"] == dataset) & (paper["model"] == b) & (paper["variant"] == PAPER_NAMES.get(v, v))]
                 if not pv.empty:
                     ax.plot(x[b_i] + (j - (len(variants) - 1) / 2) * width, pv["value"].iloc[0], marker="_",
                             color="black", markersize=14, mew=2)
+                mean, std, n = stats[b_i]
+                data.append({"dataset": dataset, "model": b, "variant": PAPER_NAMES.get(v, v), "metric": metric,
+                             "k": k, "mean": mean, "std": std, "n_seeds": n,
+                             "paper": pv["value"].iloc[0] if not pv.empty else float("nan")})
         ax.set_xticks(x, models)
         ax.set_title(dataset)
         ax.set_ylabel(f"test {metric}@{k}")
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=9, frameon=False)
-    fig.suptitle(f"{title}, K = {n_shards}\n(black marks: the values the paper's text reports)", fontsize=10)
+    n_seeds = m["seed"].nunique()
+    spread = (f"mean over {n_seeds} seeds, error bars: sample standard deviation" if n_seeds > 1 else "one seed")
+    fig.suptitle(f"{title}, K = {n_shards} ({spread})\n(black marks: the values the paper's text reports)",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     save_figure(fig, stem)
-    return m
+    out = pd.DataFrame(data, columns=["dataset", "model", "variant", "metric", "k", "mean", "std", "n_seeds", "paper"])
+    write_atomic(f"{stem}.csv", out.to_csv(index=False, float_format="%.6f"))
+    return out
 
 
 def save_figure(fig, stem) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from .data import write_atomic
+from .results import read_rows
+from .stats import ALPHA, NA, PairedTest, fmt_mean_std, fmt_p, holds, marker, mean_std, paired_t_test, verdict
 
 NOTES_6_2 = {
     "ml-1m": "the paper prints 6,940 users; MovieLens-1M has 6,040 (its own 4.47% density needs 6,040)",
@@ -19,7 +21,8 @@ NOTES_6_2 = {
 def _latex(df: pd.DataFrame, caption: str) -> str:
     def esc(x) -> str:
         s = str(x)
-        for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                     ("±", r"$\pm$")):
             s = s.replace(a, b)
         return s
 
@@ -82,6 +85,7 @@ def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | 
 MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser"]
 BASE_MODELS = ["BPR", "WMF", "LightGCN"]
 METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
+BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
 
 
 def _test_rows(metrics: pd.DataFrame, n_shards: int) -> pd.DataFrame:
@@ -90,24 +94,57 @@ def _test_rows(metrics: pd.DataFrame, n_shards: int) -> pd.DataFrame:
     return m[(m["method"] == "Retrain") | (m["n_shards"] == n_shards)]
 
 
-def read_metrics(paths) -> pd.DataFrame:
-    """Long-form metric rows from one file (results/metrics.csv) or several per-evaluation files."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+def read_metrics(paths, seeds: dict | None = None) -> pd.DataFrame:
+    """Long-form metric rows, with their ``seed``, from results/metrics.csv or several per-evaluation files
+    (whose seed ``seeds`` gives: path -> seed)."""
+    return read_rows(paths, seeds)
 
 
-def table_6_3(metrics_csv, paper_csv, stem, n_shards: int) -> pd.DataFrame:
-    """Recall/NDCG@{10,20,50} on test per dataset, base model and method, the paper's value and the relative
-    difference beside ours where the paper has the dataset."""
-    ours = _test_rows(read_metrics(metrics_csv), n_shards)
-    ours = ours[ours["method"].isin(MAIN_METHODS)][["dataset", "model", "method", "metric", "k", "value"]]
-    paper = pd.read_csv(paper_csv).rename(columns={"value": "paper"})[["dataset", "model", "method", "metric", "k", "paper"]]
-    long = ours.rename(columns={"value": "ours"}).merge(paper, on=["dataset", "model", "method", "metric", "k"], how="left")
+def _by_seed(rows: pd.DataFrame) -> dict:
+    """seed -> value of the rows of one method and metric (a row without seed counts as one run)."""
+    return {(-1 if pd.isna(s) else int(s)): float(v) for s, v in zip(rows["seed"], rows["value"])}
+
+
+def _seed_list(rows: pd.DataFrame) -> str:
+    seeds = sorted({int(s) for s in rows["seed"].dropna()})
+    return ", ".join(str(s) for s in seeds) if seeds else "one run"
+
+
+def table_6_3(metrics_csv, paper_csv, stem, n_shards: int, seeds: dict | None = None) -> pd.DataFrame:
+    """Recall/NDCG@{10,20,50} on test per dataset, base model and method: the mean over seeds (± the sample
+    standard deviation with two or more seeds), the paper's value and the relative difference of the mean where
+    the paper has the dataset, and RecEraser's significance mark against the better of SISA and GraphEraser."""
+    ours = _test_rows(read_metrics(metrics_csv, seeds), n_shards)
+    ours = ours[ours["method"].isin(MAIN_METHODS)]
+    keys = ["dataset", "model", "method", "metric", "k"]
+    rows = []
+    for key, g in ours.groupby(keys, sort=False):
+        mean, std, n = mean_std(g["value"])
+        rows.append(dict(zip(keys, key), ours=mean, std=std, n_seeds=n))
+    long = pd.DataFrame(rows, columns=keys + ["ours", "std", "n_seeds"])
+    # RecEraser against the better (by mean) of SISA and GraphEraser: one-sided paired t-test over the seeds
+    sig = []
+    for (dataset, model, metric, k), g in ours.groupby(["dataset", "model", "metric", "k"]):
+        per = {meth: _by_seed(g[g["method"] == meth]) for meth in ["RecEraser", *BASELINES]}
+        present = [b for b in BASELINES if per[b]]
+        if not per["RecEraser"] or not present:
+            continue
+        best = max(present, key=lambda b: sum(per[b].values()) / len(per[b]))
+        test = paired_t_test(per["RecEraser"], per[best])
+        sig.append({"dataset": dataset, "model": model, "method": "RecEraser", "metric": metric, "k": k,
+                    "best_baseline": best, "p_value": test.p, "significant": marker(test)})
+    sig = pd.DataFrame(sig, columns=keys + ["best_baseline", "p_value", "significant"])
+    long = long.merge(sig, on=keys, how="left")
+    paper = pd.read_csv(paper_csv).rename(columns={"value": "paper", "significant": "paper_significant"})
+    long = long.merge(paper[keys + ["paper", "paper_significant"]], on=keys, how="left")
     long["rel_diff"] = (long["ours"] - long["paper"]) / long["paper"]
+    long["significant"] = long["significant"].fillna("")
+    long = long[keys + ["ours", "std", "n_seeds", "paper", "paper_significant", "rel_diff", "best_baseline",
+                        "p_value", "significant"]]
     order = {m: i for i, m in enumerate(MAIN_METHODS)}
     morder = {m: i for i, m in enumerate(BASE_MODELS)}
-    long = long.sort_values(["dataset", "model", "method", "metric", "k"],
-                            key=lambda c: c.map(order) if c.name == "method" else c.map(morder) if c.name == "model" else c)
+    long = long.sort_values(keys, key=lambda c: c.map(order) if c.name == "method" else c.map(morder)
+                            if c.name == "model" else c).reset_index(drop=True)
     rows = []
     for (dataset, model, method), g in long.groupby(["dataset", "model", "method"], sort=False):
         row = {"dataset": dataset, "model": model, "method": method}
@@ -117,13 +154,27 @@ def table_6_3(metrics_csv, paper_csv, stem, n_shards: int) -> pd.DataFrame:
                 row[f"{metric}@{k}"] = "-"
                 continue
             c = cell.iloc[0]
-            row[f"{metric}@{k}"] = (f"{c['ours']:.4f}" if pd.isna(c["paper"])
-                                   else f"{c['ours']:.4f} ({c['paper']:.4f}, {c['rel_diff']:+.0%})")
+            text = fmt_mean_std(c["ours"], c["std"], int(c["n_seeds"]))
+            if c["significant"]:
+                text += f" {c['significant']}"
+            if not pd.isna(c["paper"]):
+                theirs = f"{c['paper']:.4f}" + ("**" if c["paper_significant"] == 1 else "")
+                text += f" ({theirs}, {c['rel_diff']:+.0%})"
+            row[f"{metric}@{k}"] = text
         rows.append(row)
     wide = pd.DataFrame(rows)
     in_paper = sorted(set(long.loc[long["paper"].notna(), "dataset"]))
-    notes = [f"test split; unlearning methods with K = {n_shards} shards; cells: ours (paper, relative difference)"
-             " where the paper reports the dataset"]
+    n_max = int(long["n_seeds"].max()) if len(long) else 0
+    notes = [f"test split; unlearning methods with K = {n_shards} shards; seeds: {_seed_list(ours)} (one split: "
+             "every seed is evaluated on the same test set)",
+             "cells: ours as the mean ± sample standard deviation over the seeds (the value alone with one seed), "
+             "then (paper, relative difference of our mean) where the paper reports the dataset",
+             "`**` / `*` after our value: RecEraser above the better (by mean) of SISA and GraphEraser on that metric, "
+             "one-sided paired t-test on the per-seed differences (pairs: the same seed), p < 0.01 / p < 0.05; "
+             "the p-values are in the CSV (p_value); "
+             + ("with one seed no test is possible and no mark is given" if n_max < 2 else
+                f"{n_max} seeds give {n_max - 1} degrees of freedom"),
+             "`**` after the paper's value: the paper's own mark (RecEraser better than the best baseline, p < 0.01)"]
     notes.append(f"datasets in the paper: {', '.join(in_paper)}" if in_paper else
                  "no dataset of this run is in the paper: ours only")
     if "ml-1m" in in_paper:
@@ -134,66 +185,100 @@ def table_6_3(metrics_csv, paper_csv, stem, n_shards: int) -> pd.DataFrame:
     return long
 
 
+# Each claim of the paper is a list of comparisons "A > B" on the same metric, all of which must hold. Labels:
+# the named methods of Table 6.3 and <partition>+<aggregator> for the ablations of Figs. 6.2 and 6.3.
 CLAIMS = [
-    ("RecEraser > GraphEraser > SISA", ["RecEraser", "GraphEraser", "SISA"], None),
-    ("InBP > UBP, IBP > Random (AttAgg)", None, "partition"),
-    ("AttAgg > StaticAgg > MeanAgg (InBP)", ["inbp+att", "inbp+static", "inbp+mean"], "aggregator"),
-    ("Retrain best", None, "retrain"),
+    ("RecEraser > GraphEraser > SISA", [("RecEraser", "GraphEraser"), ("GraphEraser", "SISA")]),
+    ("InBP > UBP, IBP > Random (AttAgg)", [("inbp+att", "ubp+att"), ("inbp+att", "ibp+att"),
+                                           ("ubp+att", "random+att"), ("ibp+att", "random+att")]),
+    ("AttAgg > StaticAgg > MeanAgg (InBP)", [("inbp+att", "inbp+static"), ("inbp+static", "inbp+mean")]),
+    ("Retrain best", [("Retrain", "SISA"), ("Retrain", "GraphEraser"), ("Retrain", "RecEraser")]),
 ]
 
 
-def _claim(values: dict, kind) -> bool | None:
-    """Does a claim hold for one metric? ``values``: method label -> value (None if a method is missing)."""
-    name, chain, how = kind
-    try:
-        if how == "partition":
-            v = {p: values[f"{p}+att"] for p in ("inbp", "ubp", "ibp", "random")}
-            return v["inbp"] > max(v["ubp"], v["ibp"]) and min(v["ubp"], v["ibp"]) > v["random"]
-        if how == "retrain":
-            return all(values["Retrain"] >= values[m] for m in ("SISA", "GraphEraser", "RecEraser"))
-        vals = [values[m] for m in chain]
-        return all(a > b for a, b in zip(vals, vals[1:]))
-    except KeyError:
-        return None
+def claim_tests(values: dict, comparisons) -> list[PairedTest | None]:
+    """The paired test of every comparison of a claim; ``values``: label -> {seed: value} (None if missing)."""
+    return [paired_t_test(values[a], values[b]) if a in values and b in values else None for a, b in comparisons]
 
 
-def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list | None = None) -> pd.DataFrame:
-    """The paper's claims marked holds / fails per dataset and model (on test Recall@20, with the count of the
-    six metrics on which each holds), and our deviation from every cell the paper reports."""
+def _evidence(comparisons, tests) -> str:
+    """``A - B = +0.0123 (p 0.0040)`` per comparison (the difference alone with one seed)."""
+    parts = []
+    for (a, b), t in zip(comparisons, tests):
+        if t is None or t.n == 0:
+            parts.append(f"{a} - {b}: n/a")
+        elif t.p is None:
+            parts.append(f"{a} - {b} = {t.mean_diff:+.4f}")
+        else:
+            parts.append(f"{a} - {b} = {t.mean_diff:+.4f} (p {fmt_p(t.p)})")
+    return "; ".join(parts)
+
+
+def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list | None = None,
+              alpha: float = ALPHA) -> pd.DataFrame:
+    """The paper's claims marked per dataset and model (on test Recall@20, with the count of the six metrics on
+    which each holds), judged against the seed-to-seed spread, and our deviation from every cell the paper
+    reports. A comparison "A > B" holds when mean(A) > mean(B) and the one-sided paired t-test on the per-seed
+    differences gives p < ``alpha``; a claim holds when all its comparisons do (``stats.verdict``)."""
     m = _test_rows(read_metrics(metrics_csv), n_shards).copy()
     m["label"] = m["method"].where(m["method"].isin(MAIN_METHODS), m["partition"] + "+" + m["aggregator"])
     # the named methods also stand for their (partition, aggregator) combination
     extra = m[m["method"].isin(["SISA", "GraphEraser", "RecEraser"])].copy()
     extra["label"] = extra["partition"] + "+" + extra["aggregator"]
-    m = pd.concat([m, extra], ignore_index=True)
-    rows = []
+    m = pd.concat([m, extra], ignore_index=True).drop_duplicates(["dataset", "model", "label", "seed", "metric", "k"])
+    rows, spread = [], []
     for (dataset, model), g in m.groupby(["dataset", "model"]):
-        for claim in CLAIMS:
-            per_metric = []
+        for name, comparisons in CLAIMS:
+            verdicts, r20 = [], None
             for metric, k in METRICS:
                 sel = g[(g["metric"] == metric) & (g["k"] == k)]
-                per_metric.append(_claim(dict(zip(sel["label"], sel["value"])), claim))
-            r20 = per_metric[1]
-            known = [x for x in per_metric if x is not None]
-            rows.append({"dataset": dataset, "model": model, "claim": claim[0],
-                         "Recall@20": "n/a" if r20 is None else ("holds" if r20 else "fails"),
-                         "metrics holding": f"{sum(known)}/{len(known)}" if known else "n/a"})
+                values = {label: _by_seed(s) for label, s in sel.groupby("label")}
+                tests = claim_tests(values, comparisons)
+                verdicts.append(verdict(tests, alpha))
+                if (metric, k) == ("Recall", 20):
+                    r20 = tests
+            known = [v for v in verdicts if v != NA]
+            rows.append({"dataset": dataset, "model": model, "claim": name, "Recall@20": verdicts[1],
+                         "metrics holding": f"{sum(holds(v) for v in known)}/{len(known)}" if known else "n/a",
+                         "Recall@20: mean difference (one-sided p)": _evidence(comparisons, r20)})
+            for (a, b), t in zip(comparisons, r20):
+                if t is not None and t.n:
+                    spread.append({"dataset": dataset, "model": model, "comparison": f"{a} > {b}",
+                                   "seeds": ", ".join("-" if s == -1 else str(s) for s in t.seeds),
+                                   "per-seed A - B": ", ".join(f"{d:+.4f}" for d in t.diffs),
+                                   "mean": f"{t.mean_diff:+.4f}",
+                                   "t": "-" if t.t is None else f"{t.t:.2f}", "p (one-sided)": fmt_p(t.p),
+                                   "verdict": verdict([t], alpha)})
     card = pd.DataFrame(rows)
+    n_seeds = m["seed"].nunique()
     lines = ["# Scorecard: the paper's claims on our runs", "",
-             f"Test split, K = {n_shards}. A claim holds on Recall@20 (the verdict) and on the count of the six "
-             "metrics (Recall and NDCG @10/20/50) given beside it.", "", card.to_markdown(index=False), ""]
+             f"Test split, K = {n_shards}, seeds: {_seed_list(m)} (every seed on the same split and test set). "
+             f"A comparison \"A > B\" holds when mean(A) > mean(B) over the seeds and a one-sided paired t-test on "
+             f"the per-seed differences A - B (pairs: the same seed) gives p < {alpha:g}; a claim holds when every "
+             "comparison in it does. \"not significant\": the means agree with the claim but a difference is within "
+             "the seed-to-seed spread; \"fails\": a mean disagrees. With one seed no test is possible: \"holds (1 "
+             "seed, untested)\". The verdict is on Recall@20; \"metrics holding\" counts the six metrics (Recall and "
+             "NDCG @10/20/50) on which the claim holds by the same rule (no correction across metrics, datasets or "
+             "models).", ""]
+    if n_seeds < 2:
+        lines += ["Only one seed: nothing here is tested for significance.", ""]
+    lines += [card.to_markdown(index=False), ""]
     for claim in extra_claims or []:
         lines += [claim, ""]
+    lines += ["## Per-seed differences (Recall@20)", "",
+              pd.DataFrame(spread).to_markdown(index=False, disable_numparse=True) if spread else "(none)", ""]
     paper = pd.read_csv(paper_csv)
-    ours = m[m["method"].isin(MAIN_METHODS)].drop_duplicates(["dataset", "model", "method", "metric", "k"])
+    ours = (m[m["method"].isin(MAIN_METHODS)].drop_duplicates(["dataset", "model", "method", "seed", "metric", "k"])
+            .groupby(["dataset", "model", "method", "metric", "k"], as_index=False)
+            .agg(value=("value", "mean"), n_seeds=("value", "size")))
     dev = ours.merge(paper, on=["dataset", "model", "method", "metric", "k"], suffixes=("", "_paper"))
     lines += ["## Deviation from the paper", ""]
     if dev.empty:
         lines += ["No dataset of this run is in the paper, so no cell can be compared.", ""]
     else:
         dev["relative difference"] = (dev["value"] - dev["value_paper"]) / dev["value_paper"]
-        dev = dev.rename(columns={"value": "ours", "value_paper": "paper"})
-        lines += [dev[["dataset", "model", "method", "metric", "k", "ours", "paper", "relative difference"]]
-                  .to_markdown(index=False, floatfmt=".4f"), ""]
+        dev = dev.rename(columns={"value": "ours (mean)", "value_paper": "paper", "n_seeds": "seeds"})
+        lines += [dev[["dataset", "model", "method", "metric", "k", "ours (mean)", "seeds", "paper",
+                       "relative difference"]].to_markdown(index=False, floatfmt=".4f"), ""]
     write_atomic(out_md, "\n".join(lines))
     return card

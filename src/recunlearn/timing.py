@@ -21,9 +21,11 @@ from .experiments import method_name  # noqa: E402
 from .figures import save_figure  # noqa: E402
 from .tables import BASE_MODELS, read_metrics, write_table  # noqa: E402
 
-_SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?P<partition>[a-z]+)_K(?P<k>\d+)/"
-                      r"(?P<aggregator>[a-z]+)/unlearn_(?P<mode>[a-z]+)/times\.csv$")
-_RETRAIN = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/retrain/unlearn_(?P<mode>[a-z]+)/times\.csv$")
+# the layout of workflow/rules/common.smk (results/<dataset>/<model>/seed<seed>/...); seed<seed>/ is optional here
+_SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?:seed(?P<seed>\d+)/)?(?P<partition>[a-z]+)_K"
+                      r"(?P<k>\d+)/(?P<aggregator>[a-z]+)/unlearn_(?P<mode>[a-z]+)/times\.csv$")
+_RETRAIN = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?:seed(?P<seed>\d+)/)?retrain/"
+                      r"unlearn_(?P<mode>[a-z]+)/times\.csv$")
 
 
 def read_times(paths) -> pd.DataFrame:
@@ -36,7 +38,8 @@ def read_times(paths) -> pd.DataFrame:
             raise ValueError(f"{path}: not a times.csv of an unlearning job")
         info = m.groupdict()
         t = pd.read_csv(path)
-        row = {"dataset": info["dataset"], "model": info["model"], "mode": info["mode"], "steps": len(t)}
+        row = {"dataset": info["dataset"], "model": info["model"], "mode": info["mode"], "steps": len(t),
+               "seed": int(info["seed"]) if info["seed"] else None}
         if "partition" in info:
             row.update(partition=info["partition"], aggregator=info["aggregator"], k=int(info["k"]),
                        method=method_name(info["partition"], info["aggregator"]),

@@ -13,7 +13,7 @@ min_version("9.0")
 # jobs run under --sdm conda, whose env holds only the dependencies, need no install of the package.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from recunlearn.config import ConfigError, hyperparameters, validate_config
+from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.datasets import resolve_registry, source_filename
 from recunlearn.experiments import METHODS, combinations
 
@@ -28,6 +28,10 @@ MODELS = list(config["models"])
 # GPUs a training job asks for (the `gpu` resource a cluster profile turns into a request); 0 on CPU
 TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
 K = config["sharding"]["n_shards"]
+# Seeds of the quality experiments (Table 6.3, Figs. 6.2 and 6.3, the scorecard): each runs once per seed on the
+# one split of split.seed. Unlearning (Table 6.4, Fig. 6.4, the audit) runs on the first seed only.
+SEEDS = list(config["training"]["seeds"])
+UNLEARN_SEED = SEEDS[0]
 # (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, and the ablations of Figs. 6.2 and 6.3
 METHOD_COMBOS = list(METHODS.values())
 COMBOS = combinations(config["sharding"]["partitions"], config["sharding"]["aggregators"])
@@ -42,6 +46,29 @@ wildcard_constraints:
     k=r"\d+",
     shard=r"\d+",
     mode="sequential|batch",
+    seed=r"\d+",
+
+
+# ---------------------------------------------------------------------------- the layout of results/
+# The one place the paths of seeded runs are spelt: the rules' outputs and the input functions below use these.
+# Whatever depends on the training seed lives under seed<seed>/, right after its owner: the dataset (pretraining,
+# partitions) or the base model (Retrain, sub-models, aggregators, unlearning, the audit). The split, MostPop and
+# the deletion requests depend on no training seed and stay directly under results/<dataset>/.
+PRETRAIN = "results/{dataset}/seed{seed}/pretrain"
+PARTITION = "results/{dataset}/seed{seed}/partitions/{partition}_K{k}"
+RETRAIN = "results/{dataset}/{model}/seed{seed}/retrain"
+SHARDED = "results/{dataset}/{model}/seed{seed}/{partition}_K{k}"
+SHARD = f"{SHARDED}/shard_{{shard}}"
+AGGREGATE = f"{SHARDED}/{{aggregator}}"
+UNLEARN = f"{AGGREGATE}/unlearn_{{mode}}"
+UNLEARN_RETRAIN = f"{RETRAIN}/unlearn_{{mode}}"
+AUDIT = "results/{dataset}/{model}/seed{seed}/unlearning"
+MOSTPOP = "results/{dataset}/mostpop"
+
+
+def at(template, name, **wildcards):
+    """A file of one run: ``at(RETRAIN, "metrics.csv", dataset="ml-1m", model="WMF", seed=2022)``."""
+    return f"{template}/{name}".format(**wildcards)
 
 
 def dataset_spec(dataset):
@@ -94,77 +121,85 @@ def shard_outputs(key):
     return paths
 
 
-def sharded_metric_files(datasets=None, models=None, k=None):
+def quality_runs(combos=None, k=None, seeds=None, retrain=True):
+    """{metrics.csv: seed} of the quality runs: Retrain (unless ``retrain`` is false) and the (partition,
+    aggregator) pairs ``combos`` at ``k`` shards, per dataset, model and seed (defaults: all the config asks for)."""
     k = K if k is None else k
-    return [
-        f"results/{d}/{m}/{p}_K{k}/{a}/metrics.csv"
-        for d in (datasets or DATASETS)
-        for m in (models or MODELS)
-        for p, a in COMBOS
-    ]
+    runs = {}
+    for d in DATASETS:
+        for m in MODELS:
+            for s in seeds or SEEDS:
+                if retrain:
+                    runs[at(RETRAIN, "metrics.csv", dataset=d, model=m, seed=s)] = s
+                for p, a in COMBOS if combos is None else combos:
+                    runs[at(AGGREGATE, "metrics.csv", dataset=d, model=m, seed=s, partition=p, k=k, aggregator=a)] = s
+    return runs
 
 
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
 K_VALUES = list(config["unlearning"]["k_values"])
 
 
-def unlearn_file(dataset, model, partition, aggregator, k, mode, name):
-    return f"results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/{name}"
+def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLEARN_SEED):
+    return at(UNLEARN, name, dataset=dataset, model=model, seed=seed, partition=partition, k=k,
+              aggregator=aggregator, mode=mode)
+
+
+def unlearn_retrain_file(dataset, model, mode, name, seed=UNLEARN_SEED):
+    return at(UNLEARN_RETRAIN, name, dataset=dataset, model=model, seed=seed, mode=mode)
 
 
 def served_manifests(wildcards):
-    """The served (unlearned) models of a dataset and model that the audit checks: every method, both modes."""
+    """The served (unlearned) models of a dataset, model and seed that the audit checks: every method, both modes."""
     return [
-        unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json")
+        unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json", seed=wildcards.seed)
         for _, p, a in UNLEARN_METHODS
         for mode in ("sequential", "batch")
     ]
 
 
 def timing_files(datasets=None, models=None):
-    """times.csv and benchmark.tsv of every timing job: Table 6.4 and Fig. 6.4."""
+    """times.csv and benchmark.tsv of every timing job (first seed): Table 6.4 and Fig. 6.4."""
     out = []
     for d in datasets or DATASETS:
         for m in MODELS:
             for mode in ("sequential", "batch"):
-                out.append(f"results/{d}/{m}/retrain/unlearn_{mode}/times.csv")
+                out.append(unlearn_retrain_file(d, m, mode, "times.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in UNLEARN_METHODS]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
     return sorted(set(out))
 
 
 def unlearning_metric_files():
+    """The metrics of the unlearning experiments (first seed): after deletion, the models before it (the named
+    methods at K and RecEraser at every K of Fig. 6.4) and Retrain."""
     out = []
     for d in DATASETS:
         for m in MODELS:
             for mode in ("sequential", "batch"):
-                out.append(f"results/{d}/{m}/retrain/unlearn_{mode}/metrics.csv")
+                out.append(unlearn_retrain_file(d, m, mode, "metrics.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in UNLEARN_METHODS]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
-            out += [f"results/{d}/{m}/inbp_K{k}/att/metrics.csv" for k in K_VALUES]
-            out += [f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv" for _, p, a in UNLEARN_METHODS]
-            out.append(f"results/{d}/{m}/retrain/metrics.csv")
+    before = [(p, a) for _, p, a in UNLEARN_METHODS]
+    out += quality_runs(combos=before, seeds=[UNLEARN_SEED])
+    for k in K_VALUES:
+        out += quality_runs(combos=[("inbp", "att")], k=k, seeds=[UNLEARN_SEED], retrain=False)
     return sorted(set(out))
 
 
 def metric_files():
-    """Every per-evaluation metrics file the config asks for (gathered into results/metrics.csv)."""
-    files = (
-        [f"results/{d}/mostpop/metrics.csv" for d in DATASETS]
-        + [f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS]
-        + sharded_metric_files()
-    )
-    return files + [f for f in unlearning_metric_files() if f not in files]
+    """{metrics.csv: seed} of every evaluation the config asks for (gathered into results/metrics.csv): MostPop
+    (no seed), the quality runs of every seed, the unlearning experiments of the first."""
+    files = {at(MOSTPOP, "metrics.csv", dataset=d): None for d in DATASETS}
+    files.update(quality_runs())
+    for f in unlearning_metric_files():
+        files.setdefault(f, UNLEARN_SEED)
+    return files
 
 
-def table_6_3_inputs():
-    """Retrain and the three named methods, per dataset and model: all that Table 6.3 needs."""
-    return [f"results/{d}/{m}/retrain/metrics.csv" for d in DATASETS for m in MODELS] + [
-        f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv"
-        for d in DATASETS
-        for m in MODELS
-        for p, a in METHOD_COMBOS
-    ]
+def table_6_3_runs():
+    """{metrics.csv: seed}: Retrain and the three named methods, per dataset, model and seed: all Table 6.3 needs."""
+    return quality_runs(combos=METHOD_COMBOS)
 
 
 def figure_variants(wildcards):
@@ -172,13 +207,18 @@ def figure_variants(wildcards):
     return s["partitions"] if wildcards.figure == "fig_6_2" else s["aggregators"]
 
 
-def figure_inputs(wildcards):
+def figure_runs(wildcards):
+    """{metrics.csv: seed} of a figure's bars: the partitions under att (6.2) or the aggregators over inbp (6.3)."""
     combos = (
         [(p, "att") for p in figure_variants(wildcards)]
         if wildcards.figure == "fig_6_2"
         else [("inbp", a) for a in figure_variants(wildcards)]
     )
-    return [f"results/{d}/{m}/{p}_K{K}/{a}/metrics.csv" for d in DATASETS for m in MODELS for p, a in combos]
+    return quality_runs(combos=combos, retrain=False)
+
+
+def figure_inputs(wildcards):
+    return list(figure_runs(wildcards))
 
 
 def all_targets():
@@ -186,10 +226,10 @@ def all_targets():
         "results/metrics.csv",
         *multiext("results/tables/table_6_2", ".md", ".tex", ".csv"),
         *multiext("results/tables/table_6_3", ".md", ".tex", ".csv"),
-        *multiext("results/figures/fig_6_2", ".png", ".pdf"),
-        *multiext("results/figures/fig_6_3", ".png", ".pdf"),
+        *multiext("results/figures/fig_6_2", ".png", ".pdf", ".csv"),
+        *multiext("results/figures/fig_6_3", ".png", ".pdf", ".csv"),
         "results/tables/scorecard.md",
         *multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
         *multiext("results/figures/fig_6_4", ".png", ".pdf"),
-        *[f"results/{d}/{m}/unlearning/audit.json" for d in DATASETS for m in MODELS],
+        *[at(AUDIT, "audit.json", dataset=d, model=m, seed=UNLEARN_SEED) for d in DATASETS for m in MODELS],
     ]

@@ -6,9 +6,9 @@ rule mostpop:
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
     output:
-        metrics="results/{dataset}/mostpop/metrics.csv",
+        metrics=f"{MOSTPOP}/metrics.csv",
     log:
-        "results/{dataset}/mostpop/mostpop.log",
+        f"{MOSTPOP}/mostpop.log",
     conda:
         "../../envs/recunlearn.yaml"
     params:

@@ -9,16 +9,18 @@ localrules:
 
 
 # ---------------------------------------------------------------------------- metrics
-# Every evaluation's rows, in long form, in one file: all tables are views of it.
+# Every evaluation's rows, in long form, in one file, each with the seed of its run: all tables are views of it.
 rule gather_metrics:
     input:
-        metric_files(),
+        list(metric_files()),
     output:
         "results/metrics.csv",
     log:
         "results/logs/gather_metrics.log",
     conda:
         "../../envs/recunlearn.yaml"
+    params:
+        seeds=metric_files(),
     script:
         "../scripts/gather_metrics.py"
 
@@ -46,10 +48,11 @@ rule table_6_2:
 
 
 # ---------------------------------------------------------------------------- Table 6.3
-# Recall/NDCG@{10,20,50}: Retrain, SISA, GraphEraser, RecEraser per dataset and base model, beside the paper.
+# Recall/NDCG@{10,20,50}: Retrain, SISA, GraphEraser, RecEraser per dataset and base model, beside the paper;
+# mean ± std over the seeds, RecEraser's paired test against the better baseline.
 rule table_6_3:
     input:
-        metrics=table_6_3_inputs(),
+        metrics=list(table_6_3_runs()),
         paper="workflow/paper/table_6_3.csv",
     output:
         md="results/tables/table_6_3.md",
@@ -65,12 +68,14 @@ rule table_6_3:
         "../../envs/recunlearn.yaml"
     params:
         n_shards=K,
+        seeds=table_6_3_runs(),
     script:
         "../scripts/table_6_3.py"
 
 
 # ---------------------------------------------------------------------------- Figures 6.2 and 6.3
-# Grouped bars of test Recall@20: partitions under AttAgg (6.2), aggregators over InBP (6.3).
+# Grouped bars of test Recall@20 (mean over seeds, std error bars): partitions under AttAgg (6.2), aggregators over
+# InBP (6.3); the plotted data as CSV.
 rule figure:
     input:
         metrics=figure_inputs,
@@ -82,6 +87,7 @@ rule figure:
             category="Figures 6.2 and 6.3 (ablations)",
         ),
         pdf="results/figures/{figure}.pdf",
+        csv="results/figures/{figure}.csv",
     log:
         "results/figures/{figure}.log",
     wildcard_constraints:
@@ -91,12 +97,14 @@ rule figure:
     params:
         variants=figure_variants,
         n_shards=K,
+        seeds=figure_runs,
     script:
         "../scripts/figure.py"
 
 
 # ---------------------------------------------------------------------------- scorecard
-# Each claim of the paper marked holds / fails per dataset and model; deviations from the paper's cells.
+# Each claim of the paper marked per dataset and model, tested against the seed-to-seed spread (one-sided paired
+# t-test over seeds, p < 0.05); deviations from the paper's cells.
 rule scorecard:
     input:
         metrics=rules.gather_metrics.output[0],

@@ -1,16 +1,16 @@
 # ---------------------------------------------------------------------------- pretraining
-# WMF on the whole training set: embeddings used only to partition (spec section 5).
+# WMF on the whole training set, one per seed: embeddings used only to partition (spec section 5).
 rule pretrain:
     input:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
     output:
-        embeddings="results/{dataset}/pretrain/embeddings.pt",
-        sidecar="results/{dataset}/pretrain/embeddings.json",
+        embeddings=f"{PRETRAIN}/embeddings.pt",
+        sidecar=f"{PRETRAIN}/embeddings.json",
     log:
-        "results/{dataset}/pretrain/pretrain.log",
+        f"{PRETRAIN}/pretrain.log",
     benchmark:
-        "results/{dataset}/pretrain/benchmark.tsv"
+        f"{PRETRAIN}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
@@ -25,50 +25,52 @@ rule pretrain:
 
 # ---------------------------------------------------------------------------- partition
 # Shard id of every training interaction: random (SISA), ubp, ibp, inbp (RecEraser), bekm (GraphEraser).
+# The seed of the path seeds the random anchors and shuffles.
 rule partition:
     input:
         train=rules.preprocess.output.train,
         embeddings=rules.pretrain.output.embeddings,
     output:
-        assignment="results/{dataset}/partitions/{partition}_K{k}/assignment.npz",
-        stats="results/{dataset}/partitions/{partition}_K{k}/stats.json",
+        assignment=f"{PARTITION}/assignment.npz",
+        stats=f"{PARTITION}/stats.json",
     log:
-        "results/{dataset}/partitions/{partition}_K{k}/partition.log",
+        f"{PARTITION}/partition.log",
     benchmark:
-        "results/{dataset}/partitions/{partition}_K{k}/benchmark.tsv"
+        f"{PARTITION}/benchmark.tsv"
     threads: config["training"]["threads"]
     conda:
         "../../envs/recunlearn.yaml"
     params:
         options=partition_options,
-        seed=lookup(within=config, dpath="sharding/seed"),
     script:
         "../scripts/partition.py"
 
 
 # ---------------------------------------------------------------------------- sub-models
-# One sub-model per shard, trained only on its shard (same trainer and hyper-parameters as Retrain).
+# One sub-model per shard, trained only on its shard (Retrain's trainer; hyper-parameters with the
+# sharding.submodel_hyperparameters overrides).
 rule train_shard:
     input:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         assignment=rules.partition.output.assignment,
     output:
-        model="results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/model.pt",
-        embeddings="results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/embeddings.pt",
-        sidecar="results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/model.json",
-        history="results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/history.csv",
+        model=f"{SHARD}/model.pt",
+        embeddings=f"{SHARD}/embeddings.pt",
+        sidecar=f"{SHARD}/model.json",
+        history=f"{SHARD}/history.csv",
     log:
-        "results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/train.log",
+        f"{SHARD}/train.log",
     benchmark:
-        "results/{dataset}/{model}/{partition}_K{k}/shard_{shard}/benchmark.tsv"
+        f"{SHARD}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+        valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
         training=lookup(within=config, dpath="training"),
     script:
         "../scripts/train_shard.py"
@@ -84,21 +86,21 @@ rule aggregate:
         embeddings=shard_outputs("embeddings"),
         sidecars=shard_outputs("sidecar"),
     output:
-        model="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/aggregator.pt",
-        sidecar="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/aggregator.json",
-        history="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/history.csv",
-        metrics="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/metrics.csv",
+        model=f"{AGGREGATE}/aggregator.pt",
+        sidecar=f"{AGGREGATE}/aggregator.json",
+        history=f"{AGGREGATE}/history.csv",
+        metrics=f"{AGGREGATE}/metrics.csv",
     log:
-        "results/{dataset}/{model}/{partition}_K{k}/{aggregator}/aggregate.log",
+        f"{AGGREGATE}/aggregate.log",
     benchmark:
-        "results/{dataset}/{model}/{partition}_K{k}/{aggregator}/benchmark.tsv"
+        f"{AGGREGATE}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
         aggregation=lookup(within=config, dpath="aggregation"),
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),

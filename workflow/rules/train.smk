@@ -1,19 +1,19 @@
 # ---------------------------------------------------------------------------- Retrain
-# One base model on the whole training set: the paper's Retrain column (and the unlearning baseline).
+# One base model on the whole training set, per seed: the paper's Retrain column (and the unlearning baseline).
 rule retrain:
     input:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
     output:
-        model="results/{dataset}/{model}/retrain/model.pt",
-        sidecar="results/{dataset}/{model}/retrain/model.json",
-        history="results/{dataset}/{model}/retrain/history.csv",
-        metrics="results/{dataset}/{model}/retrain/metrics.csv",
+        model=f"{RETRAIN}/model.pt",
+        sidecar=f"{RETRAIN}/model.json",
+        history=f"{RETRAIN}/history.csv",
+        metrics=f"{RETRAIN}/metrics.csv",
     log:
-        "results/{dataset}/{model}/retrain/train.log",
+        f"{RETRAIN}/train.log",
     benchmark:
-        "results/{dataset}/{model}/retrain/benchmark.tsv"
+        f"{RETRAIN}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,

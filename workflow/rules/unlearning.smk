@@ -28,23 +28,22 @@ rule unlearn:
         models=shard_outputs("model"),
         requests=rules.deletion_requests.output[0],
     output:
-        artefacts=directory(
-            "results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/artefacts"
-        ),
-        times="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/times.csv",
-        metrics="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/metrics.csv",
-        served="results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/served.json",
+        artefacts=directory(f"{UNLEARN}/artefacts"),
+        times=f"{UNLEARN}/times.csv",
+        metrics=f"{UNLEARN}/metrics.csv",
+        served=f"{UNLEARN}/served.json",
     log:
-        "results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/unlearn.log",
+        f"{UNLEARN}/unlearn.log",
     benchmark:
-        "results/{dataset}/{model}/{partition}_K{k}/{aggregator}/unlearn_{mode}/benchmark.tsv"
+        f"{UNLEARN}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+        valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
         aggregation=lookup(within=config, dpath="aggregation"),
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),
@@ -62,14 +61,14 @@ rule unlearn_retrain:
         test=rules.preprocess.output.test,
         requests=rules.deletion_requests.output[0],
     output:
-        model="results/{dataset}/{model}/retrain/unlearn_{mode}/model.pt",
-        sidecar="results/{dataset}/{model}/retrain/unlearn_{mode}/model.json",
-        times="results/{dataset}/{model}/retrain/unlearn_{mode}/times.csv",
-        metrics="results/{dataset}/{model}/retrain/unlearn_{mode}/metrics.csv",
+        model=f"{UNLEARN_RETRAIN}/model.pt",
+        sidecar=f"{UNLEARN_RETRAIN}/model.json",
+        times=f"{UNLEARN_RETRAIN}/times.csv",
+        metrics=f"{UNLEARN_RETRAIN}/metrics.csv",
     log:
-        "results/{dataset}/{model}/retrain/unlearn_{mode}/unlearn.log",
+        f"{UNLEARN_RETRAIN}/unlearn.log",
     benchmark:
-        "results/{dataset}/{model}/retrain/unlearn_{mode}/benchmark.tsv"
+        f"{UNLEARN_RETRAIN}/benchmark.tsv"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
@@ -86,15 +85,16 @@ rule unlearn_retrain:
 
 # ---------------------------------------------------------------------------- audit
 # Proof from the sha256 lineage that no served artefact saw a deleted interaction; fails the run otherwise.
+# Run on the first seed (all_targets), as the unlearning experiments.
 rule audit:
     input:
         served=served_manifests,
         requests=rules.deletion_requests.output[0],
         train=rules.preprocess.output.train,
     output:
-        "results/{dataset}/{model}/unlearning/audit.json",
+        f"{AUDIT}/audit.json",
     log:
-        "results/{dataset}/{model}/unlearning/audit.log",
+        f"{AUDIT}/audit.log",
     conda:
         "../../envs/recunlearn.yaml"
     script:

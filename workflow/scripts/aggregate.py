@@ -15,7 +15,7 @@ with job_log(snakemake.log[0]):
         dataset=snakemake.wildcards.dataset,
         partition_name=snakemake.wildcards.partition,
         k=int(snakemake.wildcards.k),
-        seed=snakemake.params.training["seed"],
+        seed=int(snakemake.wildcards.seed),
         device=snakemake.params.training["device"],
         threads=snakemake.threads,
         ks=snakemake.params.evaluation["ks"],

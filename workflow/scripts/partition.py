@@ -10,7 +10,7 @@ with job_log(snakemake.log[0]):
         data={"train": snakemake.input.train},
         embeddings_path=snakemake.input.embeddings,
         out={key: snakemake.output[key] for key in ("assignment", "stats")},
-        seed=snakemake.params.seed,
+        seed=int(snakemake.wildcards.seed),
         options=dict(snakemake.params.options),
         dataset=snakemake.wildcards.dataset,
     )

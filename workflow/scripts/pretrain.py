@@ -9,7 +9,7 @@ with job_log(snakemake.log[0]):
         data={split: snakemake.input[split] for split in ("train", "valid")},
         out={key: snakemake.output[key] for key in ("embeddings", "sidecar")},
         dataset=snakemake.wildcards.dataset,
-        seed=snakemake.params.training["seed"],
+        seed=int(snakemake.wildcards.seed),
         device=snakemake.params.training["device"],
         threads=snakemake.threads,
     )

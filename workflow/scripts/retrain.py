@@ -10,7 +10,7 @@ with job_log(snakemake.log[0]):
         data={split: snakemake.input[split] for split in ("train", "valid", "test")},
         out={key: snakemake.output[key] for key in ("model", "sidecar", "history", "metrics")},
         dataset=snakemake.wildcards.dataset,
-        seed=snakemake.params.training["seed"],
+        seed=int(snakemake.wildcards.seed),
         device=snakemake.params.training["device"],
         threads=snakemake.threads,
         ks=snakemake.params.evaluation["ks"],

@@ -12,8 +12,9 @@ with job_log(snakemake.log[0]):
         shard=int(snakemake.wildcards.shard),
         out={key: snakemake.output[key] for key in ("model", "embeddings", "sidecar", "history")},
         dataset=snakemake.wildcards.dataset,
-        seed=snakemake.params.training["seed"],
+        seed=int(snakemake.wildcards.seed),
         device=snakemake.params.training["device"],
         threads=snakemake.threads,
         partition_name=f"{snakemake.wildcards.partition}_K{snakemake.wildcards.k}",
+        valid_mode=snakemake.params.valid_mode,
     )

@@ -15,7 +15,8 @@ with job_log(snakemake.log[0]):
         out={"dir": snakemake.output.artefacts, "times": snakemake.output.times,
              "metrics": snakemake.output.metrics, "served": snakemake.output.served},
         dataset=w.dataset, partition_name=w.partition, k=int(w.k),
-        seed=snakemake.params.training["seed"], n_timed=snakemake.params.n_timed,
+        seed=int(w.seed), n_timed=snakemake.params.n_timed,
         device=snakemake.params.training["device"], threads=snakemake.threads,
         ks=snakemake.params.evaluation["ks"], batch_users=snakemake.params.evaluation["batch_users"],
+        valid_mode=snakemake.params.valid_mode,
     )

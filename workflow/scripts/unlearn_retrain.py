@@ -10,7 +10,7 @@ with job_log(snakemake.log[0]):
         data={split: snakemake.input[split] for split in ("train", "valid", "test")},
         requests_csv=snakemake.input.requests,
         out={key: snakemake.output[key] for key in ("model", "sidecar", "times", "metrics")},
-        dataset=w.dataset, seed=snakemake.params.training["seed"], n_timed=snakemake.params.n_timed,
+        dataset=w.dataset, seed=int(w.seed), n_timed=snakemake.params.n_timed,
         device=snakemake.params.training["device"], threads=snakemake.threads,
         ks=snakemake.params.evaluation["ks"], batch_users=snakemake.params.evaluation["batch_users"],
     )
