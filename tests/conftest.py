@@ -32,7 +32,7 @@ TINY_CONFIG = {
         "n_users": 120, "n_items": 150, "n_communities": 3, "mean_interactions": 20, "min_interactions": 5,
         "max_interactions": 50}}},
     "models": ["BPR"],
-    "training": {"device": "cpu", "threads": 1, "gpus": 0},
+    "training": {"device": "cpu", "threads": 1, "gpus": 0, "seeds": [2022]},
     "hyperparameters": {"BPR": {"max_epochs": 30, "eval_every": 1, "patience": 30, "dim": 16}},
     "sharding": {"n_shards": 3, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
     "aggregation": {"max_epochs": 2},
