@@ -104,20 +104,21 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     _check_semantics(config)
     for dataset, per_model in config.get("dataset_hyperparameters", {}).items():
         for model in per_model:
-            merged = hyperparameters(config, dataset, model)
-            sub = schema["properties"]["hyperparameters"]["properties"][model]
-            try:
-                _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
-            except ConfigError as exc:
-                raise ConfigError(str(exc).replace("config key '", f"config key 'dataset_hyperparameters.{dataset}.{model}.", 1)) from None
+            _validate_merged(hyperparameters(config, dataset, model), model, f"dataset_hyperparameters.{dataset}.{model}",
+                             schema)
     for model, overrides in config["sharding"].get("submodel_hyperparameters", {}).items():
-        merged = {**config["hyperparameters"].get(model, {}), **overrides}
-        sub = schema["properties"]["hyperparameters"]["properties"][model]
-        try:
-            _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
-        except ConfigError as exc:
-            raise ConfigError(str(exc).replace("config key '", f"config key 'sharding.submodel_hyperparameters.{model}.", 1)) from None
+        _validate_merged({**config["hyperparameters"].get(model, {}), **overrides}, model,
+                         f"sharding.submodel_hyperparameters.{model}", schema)
     return config
+
+
+def _validate_merged(merged: dict, model: str, where: str, schema: dict) -> None:
+    """Validate overrides merged over ``hyperparameters.<model>`` against that model's schema; errors name ``where``."""
+    sub = schema["properties"]["hyperparameters"]["properties"][model]
+    try:
+        _validate(merged, {**sub, "$defs": schema.get("$defs", {})}, schema)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("config key '", f"config key '{where}.", 1)) from None
 
 
 def _validate(instance, schema: dict, root: dict) -> None:
