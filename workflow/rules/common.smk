@@ -14,7 +14,7 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
-from recunlearn.datasets import resolve_registry, source_filename
+from recunlearn.datasets import local_path, resolve_registry, source_filename
 from recunlearn.experiments import METHODS, combinations
 
 try:
@@ -81,6 +81,12 @@ def source_of(dataset, filename):
         if source_filename(source) == filename:
             return source
     raise WorkflowError(f"dataset '{dataset}' has no source stored as '{filename}'")
+
+
+def local_source(wildcards):
+    """The user's own file a local source (a path or file:// URL) is copied from: none for http(s)."""
+    path = local_path(source_of(wildcards.dataset, wildcards.filename)["url"])
+    return [] if path is None else [path]
 
 
 def raw_files(wildcards):
