@@ -182,7 +182,10 @@ def _trust_on_first_use(record: Path, url: str, sha256: str, local: bool = False
             )
         log.warning("%s changed since it was last copied (sha256 %s, now %s): using the new file", url, want, sha256)
     tmp = record.with_name(record.name + ".tmp")
-    tmp.write_text(f"{sha256}  {url}\n")
-    os.replace(tmp, record)
+    try:
+        tmp.write_text(f"{sha256}  {url}\n")
+        os.replace(tmp, record)
+    finally:
+        tmp.unlink(missing_ok=True)
     if not local:
         log.warning("%s has no published checksum: recorded sha256 %s in %s (trust on first use)", url, sha256, record)
