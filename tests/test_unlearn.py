@@ -124,9 +124,16 @@ def test_audit_checks_the_files_the_served_model_loads(sharded):
     assert json.loads((tmp_path / "audit_missing.json").read_text())["passed"] is False
 
 
-def test_audit_fails_on_a_missing_aggregator(sharded):
+def test_audit_fails_on_a_sidecar_without_file_hash_and_on_a_missing_aggregator(sharded):
     tmp_path, data, assignment, subs = sharded
     out, _ = run_unlearning(tmp_path, data, assignment, subs, mode="sequential", kind="mean")
+    side = tmp_path / "unlearn_sequential" / "aggregator.json"
+    info = json.loads(side.read_text())
+    old = info.pop("artefact_sha256")
+    side.write_text(json.dumps(info))  # as written before sidecars recorded it
+    with pytest.raises(RuntimeError, match=r"aggregator\.json: records no sha256 of its aggregator .*rerun the job"):
+        audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
+    side.write_text(json.dumps({**info, "artefact_sha256": old}))
     (tmp_path / "unlearn_sequential" / "aggregator.pt").unlink()
     with pytest.raises(RuntimeError, match=r"aggregator\.pt: the served aggregator is missing"):
         audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
