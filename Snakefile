@@ -25,7 +25,7 @@ onstart:
 
 
 onsuccess:
-    print("recunlearn: done; tables in results/tables/, all metrics in results/metrics.csv")
+    print(done_banner())
 
 
 onerror:

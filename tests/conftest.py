@@ -56,3 +56,54 @@ def tiny_reference(tmp_path_factory) -> Path:
     (ref / "test.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
     run_snakemake(ref, "--configfile", str(ref / "test.yaml"))
     return ref / "results" / "metrics.csv"
+
+
+class FakeServer:
+    """A local HTTP server for download tests: ``routes[path]`` is a list of responses served in turn (the last one
+    repeats), each bytes (200 with that body), an int (that status) or ("cut", bytes) (a Content-Length larger than
+    the body sent, then the connection closed: a download cut short). ``hits[path]`` counts requests."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.routes, self.hits = {}, {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                answers = server.routes.get(self.path, [404])
+                answer = answers[min(server.hits[self.path], len(answers)) - 1]
+                if isinstance(answer, int):
+                    self.send_error(answer)
+                    return
+                cut = isinstance(answer, tuple)
+                body = answer[1] if cut else answer
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body) * (2 if cut else 1)))
+                self.end_headers()
+                self.wfile.write(body)
+                if cut:
+                    self.close_connection = True
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server():
+    server = FakeServer()
+    yield server
+    server.close()

@@ -75,17 +75,29 @@ def test_missing_source_and_bad_scheme(tmp_path):
         fetch({"url": "ftp://example.org/x.txt"}, tmp_path / "r" / "x.txt")
 
 
-def test_trust_on_first_use(tmp_path):
-    src = tmp_path / "train.txt"
-    src.write_text("0 1 2\n")
+def test_trust_on_first_use(tmp_path, http_server):
+    http_server.routes["/train.txt"] = [b"0 1 2\n", b"0 1 2\n", b"0 1 3\n"]  # the third download changed
+    url = http_server.url("/train.txt")
     dest = tmp_path / "resources" / "train.txt"
-    first = fetch({"url": src.as_uri()}, dest)
+    first = fetch({"url": url}, dest)
     record = tofu_path(dest)
     assert record.read_text().split()[0] == first["sha256"]
     dest.unlink()
-    fetch({"url": src.as_uri()}, dest)  # same content: verified against the record
-    src.write_text("0 1 3\n")  # the source changed
+    fetch({"url": url}, dest)  # same content: verified against the record
     dest.unlink()
     with pytest.raises(DownloadError, match=f"expected {first['sha256']} \\(recorded on first download"):
-        fetch({"url": src.as_uri()}, dest)
-    assert not dest.exists()
+        fetch({"url": url}, dest, retries=3, backoff=0)
+    assert not dest.exists() and http_server.hits["/train.txt"] == 3  # a mismatch is not retried
+
+
+def test_a_changed_local_source_is_copied_again(tmp_path):
+    """A local source is the user's own file: an edit is what they want (no checksum to hold it to)."""
+    src = tmp_path / "data" / "train.txt"
+    src.parent.mkdir()
+    src.write_text("0 1 2\n")
+    dest = tmp_path / "resources" / "train.txt"
+    first = fetch({"url": str(src)}, dest)
+    src.write_text("0 1 3\n")
+    second = fetch({"url": str(src)}, dest)
+    assert second != first and dest.read_text() == "0 1 3\n"
+    assert tofu_path(dest).read_text().split()[0] == second["sha256"]

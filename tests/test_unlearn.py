@@ -2,6 +2,7 @@
 forgetting audit passes on real unlearning and fails on a planted deleted interaction."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,3 +91,49 @@ def test_audit_fails_on_a_planted_deleted_interaction(sharded):
         audit([planted], tmp_path / "requests.csv", data["train"], tmp_path / "audit_bad.json")
     bad = json.loads((tmp_path / "audit_bad.json").read_text())
     assert bad["passed"] is False and bad["failures"]
+
+
+def test_audit_checks_the_files_the_served_model_loads(sharded):
+    """The sidecars can be right while the files are not: the audit hashes every served file against its sidecar."""
+    import shutil
+
+    tmp_path, data, assignment, subs = sharded
+    out, _ = run_unlearning(tmp_path, data, assignment, subs)
+    served = json.loads(Path(out["served"]).read_text())
+    report = audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
+    assert report["passed"] and all(c["files_verified"] for c in report["models"][0]["checks"])
+
+    # fault 1: a retrained shard's files replaced by the original shard's, trained on the deleted interaction
+    retrained = next(a for a in served["artefacts"] if a.get("retrained"))
+    original = subs[retrained["shard"]]
+    kept = {key: Path(retrained[key]).read_bytes() for key in ("model", "embeddings")}
+    shutil.copyfile(original["model"], retrained["model"])
+    shutil.copyfile(original["embeddings"], retrained["embeddings"])
+    with pytest.raises(RuntimeError, match=r"shard_\d+\.model\.pt: sha256 [0-9a-f]{64} is not the [0-9a-f]{64} "
+                                           r"recorded in .*shard_\d+\.model\.json when it was written"):
+        audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit_replaced.json")
+    assert json.loads((tmp_path / "audit_replaced.json").read_text())["passed"] is False
+    for key, blob in kept.items():
+        Path(retrained[key]).write_bytes(blob)
+    assert audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")["passed"]
+
+    # fault 2: a served model.pt deleted
+    Path(retrained["model"]).unlink()
+    with pytest.raises(RuntimeError, match=r"model\.pt: the served sub-model is missing"):
+        audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit_missing.json")
+    assert json.loads((tmp_path / "audit_missing.json").read_text())["passed"] is False
+
+
+def test_audit_fails_on_a_sidecar_without_file_hash_and_on_a_missing_aggregator(sharded):
+    tmp_path, data, assignment, subs = sharded
+    out, _ = run_unlearning(tmp_path, data, assignment, subs, mode="sequential", kind="mean")
+    side = tmp_path / "unlearn_sequential" / "aggregator.json"
+    info = json.loads(side.read_text())
+    old = info.pop("artefact_sha256")
+    side.write_text(json.dumps(info))  # as written before sidecars recorded it
+    with pytest.raises(RuntimeError, match=r"aggregator\.json: records no sha256 of its aggregator .*rerun the job"):
+        audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
+    side.write_text(json.dumps({**info, "artefact_sha256": old}))
+    (tmp_path / "unlearn_sequential" / "aggregator.pt").unlink()
+    with pytest.raises(RuntimeError, match=r"aggregator\.pt: the served aggregator is missing"):
+        audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")

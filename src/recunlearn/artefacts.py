@@ -6,6 +6,7 @@ epochs and wall time. The sidecars are the lineage the forgetting audit reads.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -47,3 +48,18 @@ def write_sidecar(path: str | Path, info: dict) -> None:
 
 def read_sidecar(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_artefact_sha256(sidecar_path: str | Path) -> None:
+    """Add the sha256 of the sidecar's ``artefact`` file to the sidecar: what the audit checks the file against."""
+    info = read_sidecar(sidecar_path)
+    info["artefact_sha256"] = file_sha256(info["artefact"])
+    write_json(sidecar_path, info)

@@ -152,6 +152,19 @@ def _check_semantics(config: dict) -> None:
             f"config key 'split': train + valid + test must sum to 1, got "
             f"{split['train']} + {split['valid']} + {split['test']} = {total:g}"
         )
+    for key in ("valid", "test"):
+        if split[key] == 0:
+            raise ConfigError(
+                f"config key 'split.{key}': 0 leaves the {key} split empty (expected a fraction > 0: early stopping "
+                f"and the reported metrics need it)"
+            )
+    unlearning = config["unlearning"]
+    for key in ("n_timed", "n_retrain_timed"):
+        if unlearning[key] > unlearning["n_requests"]:
+            raise ConfigError(
+                f"config key 'unlearning.{key}': {unlearning[key]} exceeds unlearning.n_requests = "
+                f"{unlearning['n_requests']} (the timed requests are the first of the R drawn; expected at most R)"
+            )
     seeds = config["training"]["seeds"]
     for key in ("training.seed", "sharding.seed"):
         block, name = key.split(".")
@@ -167,6 +180,12 @@ def _check_semantics(config: dict) -> None:
             check_dataset(name, spec)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    for name in config.get("dataset_hyperparameters", {}):
+        if name not in registry:
+            raise ConfigError(
+                f"config key 'dataset_hyperparameters.{name}': no dataset '{name}' in the registry "
+                f"(expected one of: {', '.join(sorted(registry))})"
+            )
     for name in config["datasets"]:
         if name not in registry:
             raise ConfigError(

@@ -108,8 +108,15 @@ def save_interactions(path: str | Path, x: Interactions) -> None:
 
 
 def load_interactions(path: str | Path) -> Interactions:
-    with np.load(path) as z:
-        x = Interactions(z["user"].astype(np.int64), z["item"].astype(np.int64), int(z["n_users"]), int(z["n_items"]))
+    try:
+        with np.load(path) as z:
+            x = Interactions(z["user"].astype(np.int64), z["item"].astype(np.int64), int(z["n_users"]),
+                             int(z["n_items"]))
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # BadZipFile, EOFError, a missing array, ...: say which file
+        raise ValueError(f"{path}: not a readable interaction set (truncated or corrupt? delete it and rerun): "
+                         f"{type(exc).__name__}: {exc}") from None
     check_ids(x, str(path))
     return x
 
@@ -123,11 +130,53 @@ def check_ids(x: Interactions, label: str) -> None:
 
 
 def remap(raw_user: np.ndarray, raw_item: np.ndarray):
-    """Drop duplicate pairs and map raw ids to 0..M-1, 0..N-1 (sorted raw order). Returns ids and the maps."""
-    user_keys, user = np.unique(raw_user, return_inverse=True)
-    item_keys, item = np.unique(raw_item, return_inverse=True)
+    """Drop duplicate pairs and map raw ids to 0..M-1, 0..N-1. Returns ids and the maps (the raw labels in order).
+
+    Raw ids are labels (text from the readers): distinct labels stay distinct (``01`` and ``1`` are two users). They
+    are numbered in numeric order when every label is a string of digits (``_label_order``), otherwise in text order.
+    """
+    user_keys, user = _labels(raw_user)
+    item_keys, item = _labels(raw_item)
     pairs = np.unique(user.astype(np.int64) * len(item_keys) + item, return_index=False)
     return pairs // len(item_keys), pairs % len(item_keys), user_keys, item_keys
+
+
+def _labels(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct labels, index of each raw value in them)."""
+    raw = np.asarray(raw)
+    if raw.dtype.kind in "iu":
+        return np.unique(raw, return_inverse=True)
+    digits = _ascii_digits(raw.astype(str))
+    # canonical decimal labels (no leading zero, at most 18 digits) map one-to-one to int64: the fast exact path
+    if digits is not None and digits.shape[1] <= 18 and not ((digits[:, 0] == 48) & (digits[:, 1:] != 0).any(1)).any():
+        keys, inverse = np.unique(digits.view(f"S{digits.shape[1]}").ravel().astype(np.int64), return_inverse=True)
+        return keys.astype(str), inverse
+    keys, inverse = np.unique(raw.astype(str), return_inverse=True)
+    order = _label_order(keys)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    return keys[order], rank[inverse]
+
+
+def _ascii_digits(labels: np.ndarray) -> np.ndarray | None:
+    """The labels as a [n, width] uint8 matrix (NUL-padded) if every one is a non-empty string of ASCII digits."""
+    try:
+        raw = labels.astype("S")
+    except UnicodeEncodeError:
+        return None
+    if len(raw) == 0 or raw.dtype.itemsize == 0:
+        return None
+    b = raw.view(np.uint8).reshape(len(raw), raw.dtype.itemsize)
+    ok = (((b >= 48) & (b <= 57)) | (b == 0)).all() and (b[:, 0] != 0).all()
+    return b if ok else None
+
+
+def _label_order(keys: np.ndarray) -> np.ndarray:
+    """Numeric order of digit labels of any length (by value, then as text: ``01`` before ``1``); text order else."""
+    if _ascii_digits(keys) is None:
+        return np.arange(len(keys))
+    stripped = np.char.lstrip(keys, "0")
+    return np.lexsort((keys, stripped, np.char.str_len(stripped)))
 
 
 def split_per_user(user: np.ndarray, n_users: int, ratios: tuple[float, float, float], seed: int,
@@ -165,6 +214,20 @@ def split_per_user(user: np.ndarray, n_users: int, ratios: tuple[float, float, f
     return label
 
 
+def check_evaluation_splits(label: np.ndarray, user: np.ndarray, n_users: int, ratios, min_user_interactions: int,
+                            name: str = "") -> None:
+    """Refuse a split whose validation or test set is empty: early stopping would run on nothing and every metric
+    would be 0, so nothing is written and nothing is trained."""
+    for code, split in ((1, "valid"), (2, "test")):
+        if not (label == code).any():
+            eligible = int((np.bincount(user, minlength=n_users) >= min_user_interactions).sum())
+            raise ValueError(
+                f"{name}: the {split} split would be empty (split.{split} = {ratios[code]}; {eligible} of {n_users} "
+                f"users have split.min_user_interactions = {min_user_interactions} or more interactions, the others "
+                f"keep all theirs in train); validation and test need at least one interaction"
+            )
+
+
 def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), seed: int = 2022,
                min_user_interactions: int = 3, name: str = "") -> dict:
     """Implicit 1s, duplicates dropped, ids remapped, per-user split; writes the splits, maps and stats.json."""
@@ -176,6 +239,7 @@ def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), 
     log.info("%s: %d users, %d items, %d interactions (%d duplicates dropped); splitting with seed %d",
              name, n_users, n_items, len(user), n_raw - len(user), seed)
     label = split_per_user(user, n_users, ratios, seed, min_user_interactions)
+    check_evaluation_splits(label, user, n_users, ratios, min_user_interactions, name)
     stats = {
         "dataset": name,
         "users": n_users,

@@ -7,7 +7,9 @@ with the generator's parameters. Readers for each format live in :mod:`recunlear
 from __future__ import annotations
 
 import copy
+import os
 import posixpath
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 GROUPLENS = "https://files.grouplens.org/datasets/movielens"
@@ -86,9 +88,40 @@ def source_filename(source: dict) -> str:
     parsed = urlparse(url)
     path = unquote(parsed.path) if parsed.scheme in ("http", "https", "file") else url
     name = posixpath.basename(path.replace("\\", "/").rstrip("/"))
-    if not name:
-        raise ValueError(f"source {url!r}: cannot derive a file name; set 'filename'")
+    if not name or name in (".", ".."):
+        raise ValueError(f"source {url!r}: cannot derive a file name (its last element is {name!r}); set 'filename'")
     return name
+
+
+def local_path(url: str) -> str | None:
+    """The file a ``file://`` URL or a plain path names (relative to the working directory), None for http(s)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    if parsed.scheme == "":
+        return url
+    return None
+
+
+# Where the workflow writes: a source there could be deleted or overwritten as an output (--forceall, a failed
+# download), so a dataset's own files must live elsewhere (data/, say) and are copied into resources/.
+GENERATED_DIRS = ("resources", "results")
+
+
+def check_source_location(name: str, index: int, source: dict, workdir: str | Path | None = None) -> None:
+    """Refuse a local source inside ``resources/`` or ``results/`` of the working directory (symlinks resolved)."""
+    path = local_path(source["url"])
+    if path is None:
+        return
+    root = Path(workdir or os.getcwd()).resolve()
+    target = (root / path).resolve()  # an absolute path stays itself
+    for folder in GENERATED_DIRS:
+        if target.is_relative_to(root / folder):
+            raise ValueError(
+                f"config key 'registry.{name}.sources.{index}.url': {source['url']!r} is inside {folder}/, which the "
+                f"workflow writes and may delete (--forceall, a failed download); keep your file elsewhere (e.g. "
+                f"data/) and point url there: it is copied into resources/{name}/"
+            )
 
 
 def check_dataset(name: str, spec: dict) -> None:
@@ -106,7 +139,13 @@ def check_dataset(name: str, spec: dict) -> None:
         return
     if not sources:
         raise ValueError(f"config key 'registry.{name}.sources': format '{fmt}' needs at least one source")
-    names = [source_filename(s) for s in sources]
+    names = []
+    for index, source in enumerate(sources):
+        check_source_location(name, index, source)
+        try:
+            names.append(source_filename(source))
+        except ValueError as exc:
+            raise ValueError(f"config key 'registry.{name}.sources.{index}.url': {exc}") from None
     if len(set(names)) != len(names):
         raise ValueError(f"config key 'registry.{name}.sources': two sources share a file name {names}; set 'filename'")
     if fmt in ("movielens_dat", "movielens_tab", "csv") and len(sources) != 1:

@@ -231,15 +231,33 @@ def shard_stats(train: Interactions, shard: np.ndarray, k: int) -> dict:
     }
 
 
+# what each partition deals out to the K shards: a shard needs at least one of them
+UNITS = {"random": "interactions", "inbp": "interactions", "ubp": "users", "bekm": "users", "ibp": "items"}
+
+
+def check_fillable(name: str, train: Interactions, k: int) -> None:
+    """Raise ValueError in one line naming K, the partition and the count when K shards cannot all be filled."""
+    unit = UNITS[name]
+    count = {"interactions": len(train), "users": len(np.unique(train.user)), "items": len(np.unique(train.item))}[unit]
+    if not 1 <= k <= count:
+        raise ValueError(f"partition '{name}' with K = {k} shards: the training set has {count} {unit} and '{name}' "
+                         f"puts each in one shard, so K must be between 1 and {count} (lower sharding.n_shards or "
+                         f"unlearning.k_values)")
+
+
 def partition(name: str, train: Interactions, k: int, seed: int, user_emb=None, item_emb=None, **options):
     """Shard id of every training interaction under algorithm ``name``, with statistics."""
     if name not in FUNCTIONS:
         raise ValueError(f"unknown partition '{name}' (expected one of: {', '.join(ALGORITHMS)})")
-    if not 1 <= k <= len(train):
-        raise ValueError(f"number of shards K = {k} must be between 1 and the {len(train)} training interactions")
+    check_fillable(name, train, k)
     t0 = time.perf_counter()
     shard, info = FUNCTIONS[name](train, k, seed, user_emb=user_emb, item_emb=item_emb, **options)
     seconds = time.perf_counter() - t0
+    sizes = np.bincount(shard, minlength=k)
+    if (sizes == 0).any():
+        # an empty shard has no sub-model to train (and nothing to unlearn): refused rather than served as noise
+        raise ValueError(f"partition '{name}' with K = {k}: shard {int(np.flatnonzero(sizes == 0)[0])} is empty "
+                         f"(shard sizes {sizes.tolist()}); every shard needs a training interaction: lower K")
     stats = {"algorithm": name, "n_shards": k, "seed": seed, **info, "seconds": seconds,
              **shard_stats(train, shard, k)}
     log.info("%s K=%d: %d rounds%s, %.2f s, shard sizes %s (balance %.2f)", name, k, info["rounds"],

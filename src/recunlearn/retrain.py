@@ -8,7 +8,7 @@ from dataclasses import asdict
 import pandas as pd
 import torch
 
-from .artefacts import save_state, sidecar, write_sidecar
+from .artefacts import file_sha256, save_state, sidecar, write_sidecar
 from .data import load_interactions, write_atomic
 from .metrics import embedding_scorer, evaluate_splits
 from .models import model_config
@@ -52,5 +52,6 @@ def run_retrain(model_name: str, params: dict, data: dict, out: dict, dataset: s
         best_valid_recall_at_10=result.best_valid_recall,
         train_seconds=result.train_seconds,
     )
+    info["artefact_sha256"] = file_sha256(out["model"])  # the audit checks the file against it
     write_sidecar(out["sidecar"], info)
     return info

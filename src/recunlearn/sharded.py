@@ -59,6 +59,7 @@ def run_pretrain(params: dict, data: dict, out: dict, dataset: str, seed: int, d
                    trained_on={"path": str(data["train"]), "sha256": train.sha256(), "interactions": len(train)},
                    config=asdict(cfg), seed=seed, device=str(dev), epochs_run=res.epochs_run,
                    best_epoch=res.best_epoch, train_seconds=res.train_seconds)
+    info["artefact_sha256"] = file_sha256(out["embeddings"])  # the audit checks the file against it
     write_sidecar(out["sidecar"], info)
     return info
 
@@ -142,6 +143,7 @@ def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard:
                    config=asdict(cfg), seed=seed, device=str(dev), threads=torch.get_num_threads(),
                    epochs_run=res.epochs_run, best_epoch=res.best_epoch,
                    best_valid_recall_at_10=res.best_valid_recall, train_seconds=res.train_seconds)
+    info["artefact_sha256"] = file_sha256(out["model"])  # the audit checks the file against it
     write_sidecar(out["sidecar"], info)
     return info
 
@@ -198,5 +200,6 @@ def run_aggregate(kind: str, model_name: str, base_params: dict, agg_params: dic
                    config=asdict(cfg), seed=seed, device=str(dev),
                    epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
                    train_seconds=seconds)
+    info["artefact_sha256"] = file_sha256(out["model"])  # the audit checks the file against it
     write_sidecar(out["sidecar"], info)
     return info

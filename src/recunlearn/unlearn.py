@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .artefacts import read_sidecar, save_state, sidecar
+from .artefacts import read_sidecar, record_artefact_sha256, save_state, sidecar
 from .data import Interactions, load_interactions, write_atomic, write_json
 from .experiments import method_name
 from .metrics import embedding_scorer, evaluate_splits
@@ -104,6 +104,7 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
                            embeddings={"path": f"{stem}.embeddings.pt", "sha256": file_sha256(f"{stem}.embeddings.pt")},
                            config=asdict(cfg), seed=seed, device=str(dev), epochs_run=res.epochs_run,
                            best_epoch=res.best_epoch, train_seconds=res.train_seconds)
+            info["artefact_sha256"] = file_sha256(f"{stem}.model.pt")  # the audit checks the file against it
             write_json(f"{stem}.model.json", info)
             current[s] = {"kind": "sub-model", "shard": s, "sidecar": f"{stem}.model.json", "model": f"{stem}.model.pt",
                           "embeddings": f"{stem}.embeddings.pt", "retrained": True}
@@ -127,6 +128,9 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
                           submodels=[{"sidecar": c["sidecar"], "trained_on_sha256": read_sidecar(c["sidecar"])["trained_on"]["sha256"]}
                                      for c in current],
                           config=asdict(cfg), seed=seed, device=str(dev), train_seconds=res.train_seconds if res else 0.0)
+    agg_sidecar["artefact_sha256"] = file_sha256(out_dir / "aggregator.pt")
+    for entry, served_sub in zip(agg_sidecar["submodels"], current):
+        entry["embeddings_sha256"] = file_sha256(served_sub["embeddings"])
     write_json(out_dir / "aggregator.json", agg_sidecar)
     with torch.no_grad():
         p, q = agg.embeddings()
@@ -169,6 +173,7 @@ def unlearn_retrain(mode: str, model_name: str, params: dict, data: dict, reques
                                       trained_on={"path": f"{data['train']} minus {len(deleted)} deleted",
                                                   "sha256": reduced.sha256(), "interactions": len(reduced)},
                                       config=asdict(cfg), seed=seed, device=str(dev), train_seconds=res.train_seconds))
+    record_artefact_sha256(out["sidecar"])
     with torch.no_grad():
         p, q = res.model.embeddings()
     metrics = evaluate_splits(embedding_scorer(p, q), reduced, valid, test, ks, batch_users, dev, dataset=dataset,
@@ -179,9 +184,29 @@ def unlearn_retrain(mode: str, model_name: str, params: dict, data: dict, reques
 
 
 # ---------------------------------------------------------------------------- audit
+def _file_problems(path, want: str | None, sidecar_path, what: str) -> list[str]:
+    """Why the file ``path`` a served model loads is not the one its sidecar recorded (empty when it is)."""
+    if not want:
+        return [f"{sidecar_path}: records no sha256 of its {what} {path} (written by an older version: rerun the job "
+                f"that wrote it)"]
+    if not Path(path).is_file():
+        return [f"{path}: the served {what} is missing"]
+    got = file_sha256(path)
+    if got != want:
+        return [f"{path}: sha256 {got} is not the {want} recorded in {sidecar_path} when it was written (the served "
+                f"{what} was replaced or modified)"]
+    return []
+
+
+def _same(a, b) -> bool:
+    return a is not None and b is not None and Path(a) == Path(b)
+
+
 def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
     """Prove, from the sidecars' sha256 lineage, that no artefact a served (unlearned) model depends on was trained
-    on data holding a deleted interaction, and that every untouched shard never held one. Raises if not."""
+    on data holding a deleted interaction, and that every untouched shard never held one; and that every file the
+    served model loads (sub-models' model.pt and embeddings.pt, aggregator.pt) is, by sha256, the one its sidecar
+    recorded when it was written. Raises if not."""
     train = load_interactions(train_path)
     req = pd.read_csv(requests_csv)
     deleted_keys = set((req["user"].astype(np.int64) * train.n_items + req["item"]).tolist())
@@ -212,16 +237,34 @@ def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
                     ok, why = False, f"trained on its shard while it still held {len(held)} deleted interaction(s)"
                 else:
                     ok, why = False, "its recorded training set matches neither the cleaned nor the original shard"
-                checks.append({"artefact": art["sidecar"], "kind": "sub-model", "shard": s, "ok": ok, "why": why,
+                embeddings = meta.get("embeddings", {})
+                files = []
+                for served_file, recorded, want, what in (
+                    (art.get("model"), meta.get("artefact"), meta.get("artefact_sha256"), "sub-model"),
+                    (art.get("embeddings"), embeddings.get("path"), embeddings.get("sha256"), "sub-model embeddings"),
+                ):
+                    if not _same(served_file, recorded):
+                        files.append(f"{path}: serves {served_file} as the {what} of shard {s}, but its sidecar "
+                                     f"{art['sidecar']} describes {recorded}")
+                    else:
+                        files += _file_problems(served_file, want, art["sidecar"], what)
+                checks.append({"artefact": art["sidecar"], "kind": "sub-model", "shard": s, "ok": ok and not files,
+                               "why": "; ".join(files + [why]), "files_verified": not files,
                                "held_deleted_before": len(held), "retrained": art.get("retrained", False)})
             else:
                 ok = claimed == reduced.sha256()
                 subs_ok = all(sm["trained_on_sha256"] == read_sidecar(sm["sidecar"])["trained_on"]["sha256"]
                               for sm in meta.get("submodels", []))
-                checks.append({"artefact": art["sidecar"], "kind": "aggregator", "ok": ok and subs_ok,
-                               "why": ("trained on the training set minus every deleted interaction, over the served "
-                                       "sub-models" if ok and subs_ok else
-                                       "trained on data holding deleted interactions or on other sub-models")})
+                files = _file_problems(meta.get("artefact"), meta.get("artefact_sha256"), art["sidecar"], "aggregator")
+                for sm in meta.get("submodels", []):
+                    recorded = read_sidecar(sm["sidecar"]).get("embeddings", {}).get("sha256")
+                    if sm.get("embeddings_sha256") != recorded:
+                        files.append(f"{art['sidecar']}: the aggregator was trained over other embeddings than those "
+                                     f"recorded in {sm['sidecar']}")
+                why = ("trained on the training set minus every deleted interaction, over the served sub-models"
+                       if ok and subs_ok else "trained on data holding deleted interactions or on other sub-models")
+                checks.append({"artefact": art["sidecar"], "kind": "aggregator", "ok": ok and subs_ok and not files,
+                               "why": "; ".join(files + [why]), "files_verified": not files})
         for c in checks:
             if not c["ok"]:
                 failures.append(f"{c['artefact']}: {c['why']}")

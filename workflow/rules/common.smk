@@ -1,4 +1,5 @@
 # Python of the workflow: config validation, the dataset registry, input functions. No rules here.
+import os
 import re
 import sys
 from pathlib import Path
@@ -12,9 +13,17 @@ min_version("9.0")
 # workflow/scripts/recunlearn -> ../../src/recunlearn (Snakemake puts a script's folder on sys.path), so
 # jobs run under --sdm conda, whose env holds only the dependencies, need no install of the package.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# Snakemake appends the scripts folder to the END of a job's sys.path, so an installed recunlearn (say, an editable
+# install of another clone) would win over that link: put this checkout's src first on every job's PYTHONPATH, so a
+# job always runs the code of the workflow it belongs to (job processes, local or on a cluster, inherit it).
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [str(Path(workflow.basedir) / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+)
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
-from recunlearn.datasets import resolve_registry, source_filename
+from recunlearn.datasets import local_path, resolve_registry, source_filename
 from recunlearn.experiments import METHODS, combinations
 
 try:
@@ -81,6 +90,12 @@ def source_of(dataset, filename):
         if source_filename(source) == filename:
             return source
     raise WorkflowError(f"dataset '{dataset}' has no source stored as '{filename}'")
+
+
+def local_source(wildcards):
+    """The user's own file a local source (a path or file:// URL) is copied from: none for http(s)."""
+    path = local_path(source_of(wildcards.dataset, wildcards.filename)["url"])
+    return [] if path is None else [path]
 
 
 def raw_files(wildcards):
@@ -233,3 +248,14 @@ def all_targets():
         *multiext("results/figures/fig_6_4", ".png", ".pdf"),
         *[at(AUDIT, "audit.json", dataset=d, model=m, seed=UNLEARN_SEED) for d in DATASETS for m in MODELS],
     ]
+
+
+def done_banner():
+    """The end-of-run line: where the outputs are when the whole default target was built, else what was built."""
+    dag = getattr(workflow, "dag", None)
+    target_rules = sorted(r.name for r in getattr(dag, "targetrules", ()))
+    target_files = sorted(str(f) for f in getattr(dag, "targetfiles", ()))
+    if "all" in target_rules:
+        return "recunlearn: done; tables in results/tables/, figures in results/figures/, all metrics in results/metrics.csv"
+    built = ", ".join(target_files + [f"rule {r}" for r in target_rules]) or "the requested targets"
+    return f"recunlearn: done; built {built}"

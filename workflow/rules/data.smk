@@ -3,18 +3,21 @@ localrules:
 
 
 # ---------------------------------------------------------------------------- download
-# Fetch one raw file of a dataset (https, file:// or a local path), checksum-verified, atomically.
+# Fetch one raw file of a dataset (https, file:// or a local path), checksum-verified, atomically. A local source
+# is an input, so editing it reruns the copy (and what depends on it); fetch retries network errors only.
 rule download:
+    input:
+        local_source,
     output:
         "resources/{dataset}/{filename}",
     log:
         "resources/{dataset}/{filename}.log",
-    retries: config["download"]["retries"]
     conda:
         "../../envs/recunlearn.yaml"
     params:
         source=lambda wildcards: source_of(wildcards.dataset, wildcards.filename),
         timeout=lookup(within=config, dpath="download/timeout"),
+        retries=lookup(within=config, dpath="download/retries"),
     script:
         "../scripts/download.py"
 
