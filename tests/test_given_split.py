@@ -14,6 +14,7 @@ from recunlearn.config import ConfigError, load_yaml, validate_config
 from recunlearn.data import load_interactions, prepare, preprocess
 from recunlearn.datasets import BUILTIN, resolve_registry, split_mode
 from recunlearn.fetch import DownloadError, fetch
+from recunlearn.tables import table_6_2, table_6_3
 
 from conftest import ROOT, run_snakemake
 
@@ -234,3 +235,43 @@ def test_dry_run_plans_both_files_with_their_checksums(workdir):
                 in out), name
     assert "input: resources/ml-1m-receraser/train.txt, resources/ml-1m-receraser/test.txt" in out
     assert "download resources/yelp2018/test.txt from" in out
+
+
+# ---------------------------------------------------------------------------- Tables 6.2 and 6.3
+
+
+def test_tables_say_which_protocol_each_row_used(tmp_path):
+    paths, _ = lightgcn_files(tmp_path)
+    _, given = run_given(tmp_path, paths)
+    given["dataset"] = "ml-1m-receraser"
+    random = {k: v for k, v in given.items() if k != "given"}
+    random.update(dataset="ml-1m", split={"ratios": [0.8, 0.1, 0.1], "seed": 1, "min_user_interactions": 3})
+    stats_files = []
+    for s in (given, random):
+        p = tmp_path / f"{s['dataset']}.json"
+        p.write_text(json.dumps(s))
+        stats_files.append(p)
+    names = {"ml-1m-receraser": "ml-1m", "ml-1m": "ml-1m"}
+    t2 = table_6_2(stats_files, ROOT / "workflow" / "paper" / "table_6_2.csv", tmp_path / "t2", paper_names=names)
+    assert t2.loc[0, "protocol"].startswith("given train/test files (")
+    assert t2.loc[0, "users (paper)"] == "6,040" and t2.loc[1, "protocol"] == "random 80/10/10 per user"
+    md = (tmp_path / "t2.md").read_text()
+    assert "ml-1m-receraser (beside the paper's ml-1m)" in md and "config/paper_splits.yaml" in md
+    rows = []
+    for dataset in ("ml-1m-receraser", "ml-1m"):
+        for method, part, agg, n in (("Retrain", "none", "none", 1), ("RecEraser", "inbp", "att", 10)):
+            for metric in ("Recall", "NDCG"):
+                for k in (10, 20, 50):
+                    rows.append(dict(dataset=dataset, model="WMF", method=method, partition=part, aggregator=agg,
+                                     n_shards=n, seed=2022, split="test", metric=metric, k=k, value=0.3))
+    metrics = tmp_path / "metrics.csv"
+    pd.DataFrame(rows).to_csv(metrics, index=False)
+    long = table_6_3(metrics, ROOT / "workflow" / "paper" / "table_6_3.csv", tmp_path / "t3", 10,
+                     stats_files=stats_files, paper_names=names)
+    r = long[(long["dataset"] == "ml-1m-receraser") & (long["method"] == "Retrain") & (long["metric"] == "NDCG")
+             & (long["k"] == 20)].iloc[0]
+    assert r["paper"] == pytest.approx(0.3509) and r["paper_dataset"] == "ml-1m"  # the paper's WMF Retrain NDCG@20
+    assert r["protocol"].startswith("given train/test files")
+    wide = (tmp_path / "t3.md").read_text()
+    assert "| protocol " in wide and "random 80/10/10 per user" in wide
+    assert "ml-1m-receraser is compared with the paper's ml-1m" in wide
