@@ -87,7 +87,9 @@ def expected_checksum(dataset, filename):
     """What the download of resources/<dataset>/<filename> is verified against, for the plan (``snakemake -n``)."""
     source = source_of(dataset, filename)
     sums = [f"{algo} {source[algo]}" for algo in ("sha256", "md5") if source.get(algo)]
-    return "verified against " + " and ".join(sums) if sums else "no published checksum (sha256 recorded on first download)"
+    if not sums:
+        return "no published checksum (sha256 recorded on first download)"
+    return "verified against " + " and ".join(sums)
 
 
 def split_params(dataset):
