@@ -26,7 +26,8 @@ def test_shipped_configs_are_valid():
 
 def test_defaults_are_filled_in():
     cfg = validate_config({"datasets": ["synthetic"]}, SCHEMA)
-    assert cfg["split"] == {"train": 0.8, "valid": 0.1, "test": 0.1, "seed": 2022, "min_user_interactions": 3}
+    assert cfg["split"] == {"train": 0.8, "valid": 0.1, "test": 0.1, "seed": 2022, "min_user_interactions": 3,
+                            "given_valid": 0.1}  # no split.mode: each dataset's own (random unless its entry says)
     assert cfg["download"]["retries"] == 3
 
 

@@ -176,8 +176,8 @@ def _check_semantics(config: dict) -> None:
             )
     registry = resolve_registry(config.get("registry", {}))
     for name, spec in registry.items():
-        try:
-            check_dataset(name, spec)
+        try:  # a dataset that runs is checked under the config's split (split.mode overrides its split_mode)
+            check_dataset(name, spec, split if name in config["datasets"] else None)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     for name in config.get("dataset_hyperparameters", {}):

@@ -269,13 +269,108 @@ def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), 
     return stats
 
 
+def split_given(user: np.ndarray, n_users: int, in_test: np.ndarray, valid: float, seed: int,
+                min_user_interactions: int = 3) -> np.ndarray:
+    """Split label (0 train, 1 valid, 2 test) of each interaction under the ``given`` protocol (docs/protocol.md):
+    the interactions of the test file (``in_test``) are the test set; each user's train-file interactions give
+    max(1, round(n * valid)) validation interactions at random (seeded; a user with fewer than
+    ``min_user_interactions`` of them, or with one, keeps them all in train) and the rest train."""
+    label = np.full(len(user), 2, dtype=np.int8)
+    train = ~np.asarray(in_test, dtype=bool)
+    label[train] = split_per_user(user[train], n_users, (1.0 - valid, valid, 0.0), seed, min_user_interactions)
+    return label
+
+
+def preprocess_given(train_raw: tuple[np.ndarray, np.ndarray], test_raw: tuple[np.ndarray, np.ndarray],
+                     out_dir: str | Path, valid: float = 0.1, seed: int = 2022, min_user_interactions: int = 3,
+                     name: str = "") -> dict:
+    """Like :func:`preprocess`, for a dataset that ships its own train and test files (split mode ``given``).
+
+    Ids are remapped over both files together, so train and test share one id space (as in the LightGCN and
+    RecEraser code). The test file's distinct pairs are exactly the test set; a pair in both files stays in test
+    and leaves train (counted in ``stats.json`` as ``given.in_both_files``). Test interactions whose user or
+    item has no training interaction are kept, as the authors' code keeps them, and counted (``given.cold_*``).
+    """
+    out_dir = Path(out_dir)
+    n_train_raw, n_test_raw = len(train_raw[0]), len(test_raw[0])
+    raw_user = np.concatenate([np.asarray(train_raw[0]), np.asarray(test_raw[0])])
+    raw_item = np.concatenate([np.asarray(train_raw[1]), np.asarray(test_raw[1])])
+    log.info("%s: %d train-file and %d test-file interactions; remapping ids over both", name, n_train_raw, n_test_raw)
+    user_keys, user_all = np.unique(raw_user, return_inverse=True)
+    item_keys, item_all = np.unique(raw_item, return_inverse=True)
+    n_users, n_items = len(user_keys), len(item_keys)
+    key_all = user_all.astype(np.int64) * n_items + item_all
+    test_keys = np.unique(key_all[n_train_raw:])
+    train_keys = np.unique(key_all[:n_train_raw])
+    key = np.union1d(train_keys, test_keys)  # sorted distinct pairs, as remap() returns them
+    in_test = np.isin(key, test_keys, assume_unique=True)
+    user, item = key // n_items, key % n_items
+    label = split_given(user, n_users, in_test, valid, seed, min_user_interactions)
+    train_sel = label == 0
+    test_users, test_items = user[in_test], item[in_test]
+    has_train_user = np.bincount(user[train_sel], minlength=n_users) > 0
+    has_train_item = np.bincount(item[train_sel], minlength=n_items) > 0
+    in_train_file = np.zeros(n_items, dtype=bool)
+    in_train_file[item[np.isin(key, train_keys, assume_unique=True)]] = True
+    cold_user, cold_item = ~has_train_user[test_users], ~has_train_item[test_items]
+    stats = {
+        "dataset": name,
+        "users": n_users,
+        "items": n_items,
+        "interactions": int(len(user)),
+        "density": float(len(user) / (n_users * n_items)),
+        "raw_rows": int(n_train_raw + n_test_raw),
+        "duplicates_dropped": int(n_train_raw + n_test_raw - len(user)),
+        "split": {"mode": "given", "given_valid": valid, "seed": seed, "min_user_interactions": min_user_interactions},
+        "given": {
+            "train_file_interactions": int(len(train_keys)),
+            "test_file_interactions": int(len(test_keys)),
+            "in_both_files": int(len(train_keys) + len(test_keys) - len(key)),
+            "cold_users": int(len(np.unique(test_users[cold_user]))),
+            "cold_user_test_interactions": int(cold_user.sum()),
+            "cold_items": int(len(np.unique(test_items[cold_item]))),
+            "cold_item_test_interactions": int(cold_item.sum()),
+            "cold_items_absent_from_train_file": int(len(np.unique(test_items[~in_train_file[test_items]]))),
+        },
+    }
+    for code, split in enumerate(SPLITS):
+        sel = label == code
+        part = Interactions(user[sel], item[sel], n_users, n_items)
+        save_interactions(out_dir / f"{split}.npz", part)
+        stats[split] = {
+            "interactions": int(sel.sum()),
+            "users": int(len(np.unique(part.user))),
+            "items": int(len(np.unique(part.item))),
+            "sha256": part.sha256(),
+        }
+    for kind, keys in (("users", user_keys), ("items", item_keys)):
+        frame = pd.DataFrame({"id": np.arange(len(keys)), "raw_id": keys})
+        write_atomic(out_dir / f"{kind}.csv", frame.to_csv(index=False))
+    write_json(out_dir / "stats.json", stats)
+    g = stats["given"]
+    log.info("%s: train %d / valid %d / test %d (the test file); %d pairs in both files kept in test; test "
+             "interactions without training data: %d of %d users, %d of %d items", name, stats["train"]["interactions"],
+             stats["valid"]["interactions"], stats["test"]["interactions"], g["in_both_files"],
+             g["cold_user_test_interactions"], g["cold_users"], g["cold_item_test_interactions"], g["cold_items"])
+    return stats
+
+
 def prepare(fmt: str, files: list[tuple[str, str | None]], out_dir: str | Path, split: dict, name: str,
             csv_options: dict | None = None) -> dict:
-    """Read a dataset's raw files in its format and preprocess it into ``out_dir`` (the rule's one call)."""
+    """Read a dataset's raw files in its format and preprocess it into ``out_dir`` (the rule's one call).
+
+    ``split``: the config's split block; with ``mode: given`` the two files are the train file and the test file.
+    """
     from .readers import read_raw
 
     if fmt == "synthetic":  # the generator writes a user<TAB>item file
         fmt, csv_options = "csv", {"sep": "\t", "header": True, "user_col": "user", "item_col": "item"}
+    if split.get("mode", "random") == "given":
+        if len(files) != 2:
+            raise ValueError(f"{name}: split mode 'given' reads two files (the train file, then the test file), "
+                             f"got {len(files)}: {[f for f, _ in files]}")
+        return preprocess_given(read_raw(fmt, files[:1], csv_options), read_raw(fmt, files[1:], csv_options),
+                                out_dir, split["given_valid"], split["seed"], split["min_user_interactions"], name)
     raw_user, raw_item = read_raw(fmt, files, csv_options)
     return preprocess(raw_user, raw_item, out_dir, (split["train"], split["valid"], split["test"]),
                       split["seed"], split["min_user_interactions"], name)

@@ -2,6 +2,12 @@
 
 A dataset is a ``format`` plus ``sources`` (files to fetch into ``resources/<name>/``), or ``format: synthetic``
 with the generator's parameters. Readers for each format live in :mod:`recunlearn.readers`.
+
+``split_mode`` is a dataset's own split protocol (docs/protocol.md): ``random`` (the default: all files merged,
+each user's interactions split train/valid/test at random) or ``given`` (two sources, the train file then the test
+file: the test file is the test set, validation is carved from the train file). ``split.mode`` in the config, when
+set, overrides it for every dataset. ``paper_dataset`` names the paper's dataset an entry stands for in Tables 6.2
+and 6.3 (default: its own name).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 LIGHTGCN_YELP = "https://raw.githubusercontent.com/gusye1234/LightGCN-PyTorch/master/data/yelp2018"
+RECERASER = "https://raw.githubusercontent.com/chenchongthu/Recommendation-Unlearning/master/data"
 
 BUILTIN: dict[str, dict] = {
     "ml-100k": {
@@ -54,9 +61,26 @@ BUILTIN: dict[str, dict] = {
     },
     "yelp2018": {
         "format": "lightgcn",
-        "description": "Yelp2018 as preprocessed by the LightGCN authors (train.txt + test.txt merged, re-split)",
+        "description": "Yelp2018 as preprocessed by the LightGCN authors (train.txt + test.txt merged and re-split; "
+                       "split.mode: given keeps their split)",
         # No published checksum: the sha256 is recorded on first download and verified afterwards.
         "sources": [{"url": f"{LIGHTGCN_YELP}/train.txt"}, {"url": f"{LIGHTGCN_YELP}/test.txt"}],
+    },
+    "ml-1m-receraser": {
+        "format": "lightgcn",
+        "description": "MovieLens 1M as released with RecEraser (the authors' train.txt / test.txt, 78/22)",
+        "split_mode": "given",  # the paper's own protocol: its test file is the test set
+        "paper_dataset": "ml-1m",
+        "sources": [
+            {   # 720,152 interactions, 6,040 lines
+                "url": f"{RECERASER}/ml-1m/train.txt",
+                "sha256": "c74ca36cdff687523a151f25ae24a8e93f52906d599e446625a393fdb06443d7",
+            },
+            {   # 200,041 interactions
+                "url": f"{RECERASER}/ml-1m/test.txt",
+                "sha256": "0ea4825f0016fffc2b44329ef3617efbf6a3c3ba6e145c48b7a8b46b7313d5c5",
+            },
+        ],
     },
     "synthetic": {
         "format": "synthetic",
@@ -124,10 +148,25 @@ def check_source_location(name: str, index: int, source: dict, workdir: str | Pa
             )
 
 
-def check_dataset(name: str, spec: dict) -> None:
-    """Semantic checks of one registry entry; raises ValueError naming the key."""
+def split_mode(spec: dict, split: dict | None = None) -> str:
+    """The split protocol of a dataset: ``split.mode`` of the config when set, else the entry's ``split_mode``,
+    else ``random``."""
+    return (split or {}).get("mode") or spec.get("split_mode") or "random"
+
+
+def check_dataset(name: str, spec: dict, split: dict | None = None) -> None:
+    """Semantic checks of one registry entry (under the config's ``split`` block when it runs); raises ValueError
+    naming the key."""
     fmt = spec["format"]
     sources = spec.get("sources", [])
+    if split_mode(spec, split) == "given":
+        key = "split.mode" if (split or {}).get("mode") else f"registry.{name}.split_mode"
+        n = 0 if fmt == "synthetic" else len(sources)
+        if n != 2:
+            raise ValueError(
+                f"config key '{key}': 'given' needs dataset '{name}' to have two sources (the train file, then the "
+                f"test file); it has {n} (expected: two sources, or split mode 'random')"
+            )
     if fmt == "synthetic":
         if sources:
             raise ValueError(f"config key 'registry.{name}.sources': a synthetic dataset takes no sources")
@@ -148,5 +187,5 @@ def check_dataset(name: str, spec: dict) -> None:
             raise ValueError(f"config key 'registry.{name}.sources.{index}.url': {exc}") from None
     if len(set(names)) != len(names):
         raise ValueError(f"config key 'registry.{name}.sources': two sources share a file name {names}; set 'filename'")
-    if fmt in ("movielens_dat", "movielens_tab", "csv") and len(sources) != 1:
+    if fmt in ("movielens_dat", "movielens_tab", "csv") and len(sources) != 1 and split_mode(spec, split) != "given":
         raise ValueError(f"config key 'registry.{name}.sources': format '{fmt}' reads exactly one source")

@@ -23,7 +23,7 @@ os.environ.update(
 )
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
-from recunlearn.datasets import local_path, resolve_registry, source_filename
+from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import METHODS, combinations
 
 try:
@@ -96,6 +96,29 @@ def local_source(wildcards):
     """The user's own file a local source (a path or file:// URL) is copied from: none for http(s)."""
     path = local_path(source_of(wildcards.dataset, wildcards.filename)["url"])
     return [] if path is None else [path]
+
+
+def expected_checksum(dataset, filename):
+    """What the download of resources/<dataset>/<filename> is verified against, for the plan (``snakemake -n``)."""
+    source = source_of(dataset, filename)
+    sums = [f"{algo} {source[algo]}" for algo in ("sha256", "md5") if source.get(algo)]
+    if not sums:
+        return "no published checksum (sha256 recorded on first download)"
+    return "verified against " + " and ".join(sums)
+
+
+def split_params(dataset):
+    """The split of a dataset (docs/protocol.md): split.mode when set, else the registry entry's split_mode. Only the
+    keys its mode reads, so a random split's parameters are what they were before split modes existed."""
+    split = config["split"]
+    if split_mode(dataset_spec(dataset), split) == "given":
+        return {"mode": "given", **{k: split[k] for k in ("given_valid", "seed", "min_user_interactions")}}
+    return {k: split[k] for k in ("train", "valid", "test", "seed", "min_user_interactions")}
+
+
+def paper_datasets():
+    """dataset -> the paper's dataset it stands for in Tables 6.2 and 6.3 (ml-1m-receraser -> ml-1m)."""
+    return {d: dataset_spec(d).get("paper_dataset", d) for d in DATASETS}
 
 
 def raw_files(wildcards):

@@ -18,6 +18,9 @@ rule download:
         source=lambda wildcards: source_of(wildcards.dataset, wildcards.filename),
         timeout=lookup(within=config, dpath="download/timeout"),
         retries=lookup(within=config, dpath="download/retries"),
+        checksum=lambda wildcards: expected_checksum(wildcards.dataset, wildcards.filename),
+    message:
+        "download {output} from {params.source[url]}, {params.checksum}"
     script:
         "../scripts/download.py"
 
@@ -39,7 +42,8 @@ rule generate_synthetic:
 
 
 # ---------------------------------------------------------------------------- preprocess
-# Implicit 1s, duplicates dropped, ids remapped, per-user seeded 80/10/10 split, stats.
+# Implicit 1s, duplicates dropped, ids remapped, per-user seeded 80/10/10 split, stats; under split mode given the
+# test file is the test set and validation is carved from the train file (docs/protocol.md).
 rule preprocess:
     input:
         raw=raw_files,
@@ -58,6 +62,6 @@ rule preprocess:
         fmt=lambda wildcards: dataset_spec(wildcards.dataset)["format"],
         members=raw_members,
         csv=lambda wildcards: dataset_spec(wildcards.dataset).get("csv"),
-        split=lookup(within=config, dpath="split"),
+        split=lambda wildcards: split_params(wildcards.dataset),
     script:
         "../scripts/preprocess.py"

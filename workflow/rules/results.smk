@@ -26,7 +26,7 @@ rule gather_metrics:
 
 
 # ---------------------------------------------------------------------------- Table 6.2
-# Dataset statistics, ours beside the paper's.
+# Dataset statistics, ours beside the paper's, with each dataset's split protocol (docs/protocol.md).
 rule table_6_2:
     input:
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
@@ -43,16 +43,19 @@ rule table_6_2:
         "results/tables/table_6_2.log",
     conda:
         "../../envs/recunlearn.yaml"
+    params:
+        paper_names=paper_datasets(),
     script:
         "../scripts/table_6_2.py"
 
 
 # ---------------------------------------------------------------------------- Table 6.3
 # Recall/NDCG@{10,20,50}: Retrain, SISA, GraphEraser, RecEraser per dataset and base model, beside the paper;
-# mean ± std over the seeds, RecEraser's paired test against the better baseline.
+# mean ± std over the seeds, RecEraser's paired test against the better baseline; the split protocol of each row.
 rule table_6_3:
     input:
         metrics=list(table_6_3_runs()),
+        stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
         paper="workflow/paper/table_6_3.csv",
     output:
         md="results/tables/table_6_3.md",
@@ -69,6 +72,7 @@ rule table_6_3:
     params:
         n_shards=K,
         seeds=table_6_3_runs(),
+        paper_names=paper_datasets(),
     script:
         "../scripts/table_6_3.py"
 
