@@ -14,6 +14,7 @@ from typing import Callable
 
 import torch
 
+from . import optim
 from .data import Interactions, check_ids
 from .metrics import embedding_scorer, evaluate
 from .models import MODELS, ModelConfig, Recommender
@@ -32,14 +33,16 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
-def make_optimizer(cfg: ModelConfig, params) -> torch.optim.Optimizer:
+def make_optimizer(cfg: ModelConfig, params):
+    """torch.optim's Adagrad / Adam / SGD updates, from ``optim`` (the same arithmetic, without torch.optim's
+    import of torch._dynamo at every job's start)."""
     name = cfg.optimizer.lower()
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, initial_accumulator_value=1e-8)
+        return optim.Adagrad(params, lr=cfg.lr, initial_accumulator_value=1e-8)
     if name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr)
+        return optim.Adam(params, lr=cfg.lr)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr)
+        return optim.SGD(params, lr=cfg.lr)
     raise ValueError(f"optimizer '{cfg.optimizer}': expected adagrad, adam or sgd")
 
 
