@@ -37,11 +37,16 @@ class Interactions:
         return interactions_sha256(self.user, self.item, self.n_users, self.n_items)
 
     def csr(self) -> tuple[np.ndarray, np.ndarray]:
-        """(indptr, items) with each user's items contiguous and sorted."""
-        order = np.lexsort((self.item, self.user))
-        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.user, minlength=self.n_users), out=indptr[1:])
-        return indptr, self.item[order].astype(np.int64)
+        """(indptr, items) with each user's items contiguous and sorted; computed once and shared (callers must not
+        write to them): the trainer asks for them every epoch and every validation."""
+        cached = self.__dict__.get("_csr")
+        if cached is None:
+            order = np.lexsort((self.item, self.user))
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.user, minlength=self.n_users), out=indptr[1:])
+            cached = (indptr, self.item[order].astype(np.int64))
+            object.__setattr__(self, "_csr", cached)
+        return cached
 
 
 def interactions_sha256(user: np.ndarray, item: np.ndarray, n_users: int, n_items: int) -> str:

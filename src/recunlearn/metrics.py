@@ -23,12 +23,12 @@ Scorer = Callable[[torch.Tensor], torch.Tensor]
 """Maps a LongTensor of user ids [B] to scores [B, n_items]."""
 
 
-def _rows(indptr: np.ndarray, items: np.ndarray, lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(row within the batch, item) of every entry of users lo..hi-1 of a CSR matrix."""
-    a, b = indptr[lo], indptr[hi]
-    counts = np.diff(indptr[lo : hi + 1])
-    rows = np.repeat(np.arange(hi - lo), counts)
-    return torch.from_numpy(rows), torch.from_numpy(items[a:b])
+def _rows(indptr: np.ndarray, items: np.ndarray, users: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row within the batch, item) of every entry of the rows ``users`` of a CSR matrix."""
+    start, counts = indptr[users], indptr[users + 1] - indptr[users]
+    rows = np.repeat(np.arange(len(users)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return torch.from_numpy(rows), torch.from_numpy(items[np.repeat(start, counts) + offsets])
 
 
 def evaluate(scorer: Scorer, heldout: Interactions, exclude: Iterable[Interactions], ks: Iterable[int],
@@ -36,7 +36,7 @@ def evaluate(scorer: Scorer, heldout: Interactions, exclude: Iterable[Interactio
     """Mean Recall@K and NDCG@K over users with held-out items: ``{("Recall", 10): 0.1, ...}``."""
     ks = sorted(set(int(k) for k in ks))
     kmax = min(max(ks), heldout.n_items)
-    n_users, n_items = heldout.n_users, heldout.n_items
+    n_items = heldout.n_items
     h_ptr, h_items = heldout.csr()
     ex = [x.csr() for x in exclude]
     n_held = np.diff(h_ptr)
@@ -44,31 +44,30 @@ def evaluate(scorer: Scorer, heldout: Interactions, exclude: Iterable[Interactio
     sums = {(m, k): 0.0 for m in ("Recall", "NDCG") for k in ks}
     discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
     ideal_cum = torch.cumsum(discount, 0)
-    for lo in range(0, n_users, batch_users):
-        hi = min(lo + batch_users, n_users)
-        if not np.any(n_held[lo:hi] > 0):
-            continue
-        users = torch.arange(lo, hi)
+    for lo in range(0, len(evaluated), batch_users):  # only users with held-out items are scored
+        batch = evaluated[lo : lo + batch_users]
+        users = torch.from_numpy(batch)
         with torch.no_grad():
-            scores = scorer(users.to(device)).detach().to("cpu", torch.float32).clone()
-        if scores.shape != (hi - lo, n_items):
-            raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected {(hi - lo, n_items)}")
+            scores = scorer(users.to(device)).detach().to("cpu", torch.float32)
+        if scores.shape != (len(batch), n_items):
+            raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected {(len(batch), n_items)}")
+        if scores._is_view() or not scores.is_contiguous():  # never write into the scorer's own tensors
+            scores = scores.clone()
         for ptr, items in ex:
-            r, c = _rows(ptr, items, lo, hi)
+            r, c = _rows(ptr, items, batch)
             scores[r, c] = -torch.inf
-        truth = torch.zeros(hi - lo, n_items, dtype=torch.bool)
-        r, c = _rows(h_ptr, h_items, lo, hi)
+        truth = torch.zeros(len(batch), n_items, dtype=torch.bool)
+        r, c = _rows(h_ptr, h_items, batch)
         truth[r, c] = True
         top = torch.topk(scores, kmax, dim=1, sorted=True).indices
         hits = torch.gather(truth, 1, top).to(torch.float64)
-        nh = torch.from_numpy(n_held[lo:hi]).to(torch.float64)
-        keep = nh > 0
+        nh = torch.from_numpy(n_held[batch]).to(torch.float64)
         for k in ks:
             kk = min(k, kmax)
-            h = hits[keep, :kk]
-            sums[("Recall", k)] += float((h.sum(1) / nh[keep]).sum())
+            h = hits[:, :kk]
+            sums[("Recall", k)] += float((h.sum(1) / nh).sum())
             dcg = (h * discount[:kk]).sum(1)
-            idcg = ideal_cum[(torch.clamp(nh[keep], max=kk) - 1).long()]
+            idcg = ideal_cum[(torch.clamp(nh, max=kk) - 1).long()]
             sums[("NDCG", k)] += float((dcg / idcg).sum())
     n_eval = max(len(evaluated), 1)
     return {key: value / n_eval for key, value in sums.items()}
