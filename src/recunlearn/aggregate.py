@@ -25,6 +25,9 @@ from .losses import bpr_loss, wmf_efficient_loss
 from .models.base import ModelConfig, Recommender
 
 AGGREGATORS = ("mean", "static", "att")
+# a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
+# most this many entries per training pair (both ways give the same loss; the matrix is a single matmul)
+SCORE_MATRIX_PER_PAIR = 32
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,20 @@ class _Aggregator(Recommender):
     def calculate_loss(self, batch) -> torch.Tensor:
         if self.loss_kind == "bpr":
             users, pos, neg = batch
-            # aggregate each distinct user and item of the batch once, then gather the rows
+            # aggregate each distinct user and item of the batch once (the K transforms are the costly part)
             u_ids, u_row = torch.unique(users, return_inverse=True)
             i_ids, i_row = torch.unique(torch.cat([pos, neg]), return_inverse=True)
-            p, q = self.aggregated_users(u_ids)[u_row], self.items(i_ids)[i_row]
-            qp, qn = q[: len(pos)], q[len(pos):]
-            loss = bpr_loss((p * qp).sum(-1), (p * qn).sum(-1))
+            p, q = self.aggregated_users(u_ids), self.items(i_ids)
+            rp, rn = i_row[: len(pos)], i_row[len(pos):]
+            if len(u_ids) * len(i_ids) <= SCORE_MATRIX_PER_PAIR * len(users):
+                # large batches: one matmul for every (user, item) score of the batch, then gather the pairs'
+                # scores; far cheaper than 2B row-wise dot products and their gradients
+                scores = (p @ q.T).reshape(-1)
+                base = u_row * len(i_ids)
+                loss = bpr_loss(scores[base + rp], scores[base + rn])
+            else:
+                pu = p[u_row]
+                loss = bpr_loss((pu * q[rp]).sum(-1), (pu * q[rn]).sum(-1))
         else:
             users, rows, items = batch
             p, q = self.aggregated_users(users), self.items(self.active_items)
