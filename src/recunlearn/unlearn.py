@@ -84,7 +84,7 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
     for step, rows in enumerate(steps):
         deleted += rows
         affected = sorted(set(assign[rows].tolist()))
-        sub_seconds = []
+        sub_seconds, sub_epochs = [], []
         reduced = without(train, np.array(deleted))  # once per step, shared by its shards and the aggregator
         reduced_assign = np.delete(assign, deleted)
         for s in affected:
@@ -109,12 +109,14 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
             current[s] = {"kind": "sub-model", "shard": s, "sidecar": f"{stem}.model.json", "model": f"{stem}.model.pt",
                           "embeddings": f"{stem}.embeddings.pt", "retrained": True}
             sub_seconds.append(res.train_seconds)
+            sub_epochs.append(res.epochs_run)
         cfg, agg, res = train_aggregator(kind, model_name, base_params, agg_params, sub_p.to(dev), sub_q.to(dev),
                                          reduced, valid, seed, dev, label=f"{label} unlearn aggregator")
         agg_seconds = res.train_seconds if res else 0.0
         times.append({"step": step, "requests": len(rows), "deleted_so_far": len(deleted),
                       "shards_retrained": len(affected), "submodel_seconds": float(np.sum(sub_seconds)),
-                      "submodel_seconds_parallel": float(np.max(sub_seconds)), "aggregator_seconds": agg_seconds,
+                      "submodel_seconds_parallel": float(np.max(sub_seconds)), "submodel_epochs": int(np.sum(sub_epochs)),
+                      "aggregator_seconds": agg_seconds, "aggregator_epochs": res.epochs_run if res else 0,
                       "total_seconds": float(np.sum(sub_seconds)) + agg_seconds})
         log.info("%s %s step %d: %d request(s), %d shard(s) retrained in %.2f s, aggregator %.2f s", label, mode, step,
                  len(rows), len(affected), float(np.sum(sub_seconds)), agg_seconds)

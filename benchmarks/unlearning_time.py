@@ -1,0 +1,162 @@
+"""Sequential unlearning against Retrain (Table 6.4): seconds per request for SISA, GraphEraser and RecEraser.
+
+For each dataset and base model it runs what the workflow's jobs run, through the same library calls: WMF
+pretraining and the partitions (random, BEKM, InBP; K shards), every shard's sub-model (``run_shard``), the
+deletion requests, then ``unlearn_sharded`` (sequential: the affected shard retrained from scratch, then the
+aggregator from scratch, over the data minus every request so far) and ``unlearn_retrain`` (the base model from
+scratch, same trainer, early stopping and threads). Times are training-loop seconds per request, as in Table 6.4.
+
+    python -m recunlearn.offline ml-100k            # data/ml-100k/u.data (once)
+    python benchmarks/unlearning_time.py            # real ml-100k and ml-1m-sized synthetic data, K = 10
+    python benchmarks/unlearning_time.py --datasets ml-100k --models BPR --n-timed 3
+
+One line per dataset, model and method, ending in ``speed-up N.Nx`` (Retrain's seconds per request over the
+method's), with the sub-model and aggregator shares of the method's time and both sides' epochs. Settings come
+from ``--config`` (default config/ml100k.yaml: the validation-chosen hyper-parameters); ``--max-epochs`` caps
+every trainer alike (Retrain, sub-models, aggregators), for the ml-1m-sized data on a laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from quality_ml100k import load_config  # noqa: E402
+
+from recunlearn.config import hyperparameters, submodel_hyperparameters  # noqa: E402
+from recunlearn.experiments import METHODS  # noqa: E402
+
+# ml-1m's shape (6,040 users, 3,706 items, ~1M ratings) from the demo's generator (docs/synthetic.md)
+ML1M_SIZED = {"n_users": 6040, "n_items": 3706, "n_communities": 64, "mean_interactions": 165,
+              "min_interactions": 20, "max_interactions": 2000, "activity_sigma": 1.2, "popularity_sigma": 1.5,
+              "membership_concentration": 0.3, "taste_sigma": 1.75, "taste_decay": 0.75, "seed": 7}
+
+
+def prepare_dataset(name: str, config: dict, out: Path) -> dict:
+    from recunlearn.data import prepare
+    from recunlearn.synthetic import write_synthetic
+
+    data_dir = out / name / "data"
+    if not (data_dir / "train.npz").exists():
+        if name == "ml-100k":
+            raw = ROOT / "data" / "ml-100k" / "u.data"
+            if not raw.exists():
+                sys.exit(f"{raw} is missing: run `python -m recunlearn.offline ml-100k` first")
+            prepare("movielens_tab", [(str(raw), None)], data_dir, config["split"], name=name)
+        elif name == "ml-1m-sized":
+            raw = out / name / "raw"
+            raw.mkdir(parents=True, exist_ok=True)
+            write_synthetic(ML1M_SIZED, raw / "interactions.tsv", raw / "communities.npz")
+            prepare("synthetic", [(str(raw / "interactions.tsv"), None)], data_dir, config["split"], name=name)
+        else:
+            sys.exit(f"unknown dataset '{name}' (expected ml-100k or ml-1m-sized)")
+    return {s: str(data_dir / f"{s}.npz") for s in ("train", "valid", "test")}
+
+
+def capped(params: dict, max_epochs: int | None) -> dict:
+    return params if max_epochs is None else {**params, "max_epochs": min(params.get("max_epochs", 10**9), max_epochs)}
+
+
+def run(dataset: str, config: dict, models: list[str], methods: list[str], n_timed: int, threads: int,
+        max_epochs: int | None, out: Path) -> list[dict]:
+    from recunlearn.sharded import run_partition, run_pretrain, run_shard
+    from recunlearn.unlearn import sample_requests, unlearn_retrain, unlearn_sharded
+
+    data = prepare_dataset(dataset, config, out)
+    work = out / dataset
+    seed = config["training"]["seeds"][0]
+    s, k = config["sharding"], config["sharding"]["n_shards"]
+    agg_params = capped(dict(config["aggregation"]), max_epochs)
+    pre = {"embeddings": work / "pretrain.pt", "sidecar": work / "pretrain.json"}
+    if not pre["embeddings"].exists():
+        run_pretrain(capped(hyperparameters(config, dataset, "WMF"), max_epochs), data, pre, dataset, seed,
+                     "cpu", threads)
+    requests = work / "requests.csv"
+    sample_requests(data["train"], requests, max(n_timed, 1), config["unlearning"]["seed"])
+    lines = []
+    for model in models:
+        base = capped(hyperparameters(config, dataset, model), max_epochs)
+        sub = capped(submodel_hyperparameters(config, dataset, model), max_epochs)
+        rdir = work / model / "retrain"
+        rdir.mkdir(parents=True, exist_ok=True)
+        retrain = unlearn_retrain("sequential", model, base, data,  requests,
+                                  {k_: rdir / f"{k_}.{ext}" for k_, ext in
+                                   (("model", "pt"), ("sidecar", "json"), ("metrics", "csv"), ("times", "csv"))},
+                                  dataset, seed, n_timed, "cpu", threads)
+        r_sec, r_ep = retrain["retrain_seconds"].mean(), retrain["epochs_run"].mean()
+        for method in methods:
+            part, agg = METHODS[method]
+            pdir = work / f"{part}_K{k}"
+            assignment = pdir / "assignment.npz"
+            if not assignment.exists():
+                opts = ({} if part == "random" else {"rounds": s["bekm_rounds"]} if part == "bekm"
+                        else {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]})
+                pdir.mkdir(parents=True, exist_ok=True)
+                run_partition(part, k, data, pre["embeddings"], {"assignment": assignment, "stats": pdir / "stats.json"},
+                              seed, opts, dataset)
+            mdir = work / model / f"{part}_K{k}"
+            submodels = []
+            for i in range(k):
+                files = {"model": mdir / f"shard_{i}.pt", "embeddings": mdir / f"shard_{i}.embeddings.pt",
+                         "sidecar": mdir / f"shard_{i}.json", "history": mdir / f"shard_{i}.history.csv"}
+                if not files["sidecar"].exists():
+                    run_shard(model, sub, data, assignment, i, files, dataset, seed, "cpu", threads,
+                              f"{part}_K{k}", s["submodel_validation"])
+                submodels.append({"embeddings": files["embeddings"], "sidecar": files["sidecar"], "model": files["model"]})
+            udir = mdir / f"unlearn_{agg}"
+            t = unlearn_sharded("sequential", agg, model, sub, agg_params, data, assignment, submodels, requests,
+                                {"dir": udir, "metrics": udir / "metrics.csv", "times": udir / "times.csv",
+                                 "served": udir / "served.json"},
+                                dataset, part, k, seed, n_timed, "cpu", threads, valid_mode=s["submodel_validation"])
+            sub_s, agg_s = t["submodel_seconds"].mean(), t["aggregator_seconds"].mean()
+            total = sub_s + agg_s
+            line = {"dataset": dataset, "model": model, "method": method, "retrain_s": r_sec, "retrain_epochs": r_ep,
+                    "submodel_s": sub_s, "submodel_epochs": t["submodel_epochs"].mean(), "aggregator_s": agg_s,
+                    "aggregator_epochs": t["aggregator_epochs"].mean(), "unlearn_s": total,
+                    "speedup": r_sec / total if total > 0 else float("inf"), "requests": len(t)}
+            lines.append(line)
+            print(f"{dataset} {model} {method}: Retrain {r_sec:.2f} s/request ({r_ep:.0f} epochs); unlearning "
+                  f"{total:.2f} s/request: sub-model {sub_s:.2f} s ({sub_s / total:.0%}, {line['submodel_epochs']:.0f} "
+                  f"epochs), aggregator {agg_s:.2f} s ({agg_s / total:.0%}, {line['aggregator_epochs']:.0f} epochs); "
+                  f"speed-up {line['speedup']:.1f}x", flush=True)
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=ROOT / "config" / "ml100k.yaml")
+    ap.add_argument("--datasets", nargs="+", default=["ml-100k", "ml-1m-sized"])
+    ap.add_argument("--models", nargs="+", default=["BPR", "WMF", "LightGCN"])
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    ap.add_argument("--n-timed", type=int, default=3, help="sequential requests timed (the paper: 100)")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: the config's training.threads)")
+    ap.add_argument("--max-epochs", type=int, default=None, help="cap on every trainer's epochs (default: none)")
+    ap.add_argument("--out", type=Path, default=Path("unlearning_time"))
+    ap.add_argument("-v", "--verbose", action="store_true", help="the trainers' progress lines")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    config = load_config(args.config)
+    threads = args.threads or config["training"]["threads"]
+    import torch
+
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    lines = []
+    for dataset in args.datasets:
+        lines += run(dataset, config, args.models, args.methods, args.n_timed, threads, args.max_epochs, args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(lines).to_csv(args.out / "unlearning_time.csv", index=False, float_format="%.4f")
+    print(f"wrote {args.out / 'unlearning_time.csv'} ({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
