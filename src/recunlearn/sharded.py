@@ -148,6 +148,19 @@ def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard:
     return info
 
 
+def run_shards(model_name: str, params: dict, data: dict, assignment_path, outs: list[dict], dataset: str,
+               seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
+               valid_mode: str = "users") -> list[dict]:
+    """Every shard of a partition in one process (``outs[i]``: shard i's outputs), one after another: the same
+    calls, seeds and files as K ``run_shard`` jobs, without K process start-ups (``sharding.shard_jobs``)."""
+    infos = []
+    for shard, out in enumerate(outs):
+        log.info("%s/%s/%s: shard %d of %d", dataset, model_name, partition_name, shard + 1, len(outs))
+        infos.append(run_shard(model_name, params, data, assignment_path, shard, out, dataset, seed, device, threads,
+                               partition_name, valid_mode))
+    return infos
+
+
 def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
     states = [load_state(p) for p in embedding_paths]
     return torch.stack([s["user"] for s in states]), torch.stack([s["item"] for s in states])

@@ -147,14 +147,14 @@ def partition_options(wildcards):
     return {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]}
 
 
+SHARD_FILES = {"model": "model.pt", "embeddings": "embeddings.pt", "sidecar": "model.json", "history": "history.csv"}
+
+
 def shard_outputs(key):
-    """Input function: one output of every shard job of an aggregation."""
+    """Input function: one output of every shard of an aggregation."""
 
     def paths(wildcards):
-        return [
-            rules.train_shard.output[key].format(shard=i, **wildcards)
-            for i in range(int(wildcards.k))
-        ]
+        return [f"{SHARD}/{SHARD_FILES[key]}".format(shard=i, **wildcards) for i in range(int(wildcards.k))]
 
     return paths
 
@@ -176,6 +176,7 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
 
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
 K_VALUES = list(config["unlearning"]["k_values"])
+SHARD_COUNTS = sorted({K, *K_VALUES})  # every K the experiments train shards for
 
 
 def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLEARN_SEED):

@@ -49,31 +49,68 @@ rule partition:
 # ---------------------------------------------------------------------------- sub-models
 # One sub-model per shard, trained only on its shard (Retrain's trainer; hyper-parameters with the
 # sharding.submodel_hyperparameters overrides).
-rule train_shard:
-    input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
-        assignment=rules.partition.output.assignment,
-    output:
-        model=f"{SHARD}/model.pt",
-        embeddings=f"{SHARD}/embeddings.pt",
-        sidecar=f"{SHARD}/model.json",
-        history=f"{SHARD}/history.csv",
-    log:
-        f"{SHARD}/train.log",
-    benchmark:
-        f"{SHARD}/benchmark.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
-    params:
-        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-        valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
-        training=lookup(within=config, dpath="training"),
-    script:
-        "../scripts/train_shard.py"
+if config["sharding"]["shard_jobs"] == "per_shard":
+
+    rule train_shard:
+        input:
+            train=rules.preprocess.output.train,
+            valid=rules.preprocess.output.valid,
+            assignment=rules.partition.output.assignment,
+        output:
+            model=f"{SHARD}/model.pt",
+            embeddings=f"{SHARD}/embeddings.pt",
+            sidecar=f"{SHARD}/model.json",
+            history=f"{SHARD}/history.csv",
+        log:
+            f"{SHARD}/train.log",
+        benchmark:
+            f"{SHARD}/benchmark.tsv"
+        threads: config["training"]["threads"]
+        resources:
+            gpu=TRAINING_GPUS,
+        conda:
+            "../../envs/recunlearn.yaml"
+        params:
+            hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+            valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
+            training=lookup(within=config, dpath="training"),
+        script:
+            "../scripts/train_shard.py"
+
+else:
+    # one job trains a partition's K sub-models one after another (the same files, seeds and numbers); one rule
+    # per K, since a rule's outputs are fixed patterns
+    for _k in SHARD_COUNTS:
+        _partition, _sharded = PARTITION.replace("{k}", str(_k)), SHARDED.replace("{k}", str(_k))
+
+        rule:
+            name:
+                f"train_shards_K{_k}"
+            input:
+                train=rules.preprocess.output.train,
+                valid=rules.preprocess.output.valid,
+                assignment=f"{_partition}/assignment.npz",
+            output:
+                **{
+                    key: expand(f"{SHARD}/{name}", k=_k, shard=range(_k), allow_missing=True)
+                    for key, name in SHARD_FILES.items()
+                },
+            log:
+                f"{_sharded}/train_shards.log",
+            benchmark:
+                f"{_sharded}/train_shards.benchmark.tsv"
+            threads: config["training"]["threads"]
+            resources:
+                gpu=TRAINING_GPUS,
+            conda:
+                "../../envs/recunlearn.yaml"
+            params:
+                k=_k,
+                hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+                valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
+                training=lookup(within=config, dpath="training"),
+            script:
+                "../scripts/train_shards.py"
 
 
 # ---------------------------------------------------------------------------- aggregation
