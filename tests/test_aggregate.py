@@ -147,3 +147,26 @@ def test_untrained_start_is_kept_when_no_epoch_beats_it():
                                                          "batch_size": 16}, p, q, train, train, 0, "cpu", "t")
     assert res.history[0]["epoch"] == 0 and res.best_epoch == 0
     assert torch.allclose(agg.weights(), torch.full((K,), 1 / K))
+
+
+@pytest.mark.parametrize("kind", ["static", "att"])
+@pytest.mark.parametrize("per_pair", [0, 10**9])  # the row-wise and the score-matrix ways of scoring a BPR batch
+def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
+    """However a batch is scored (rows, one score matrix, StaticAgg's frozen per-sub-model scores), the loss is
+    mean softplus(y_uj - y_ui) + reg of the aggregated embeddings, as computed naively from embeddings()."""
+    import recunlearn.aggregate as agg_mod
+    from recunlearn.aggregate import AggregatorConfig, build
+
+    monkeypatch.setattr(agg_mod, "SCORE_MATRIX_PER_PAIR", per_pair)
+    torch.manual_seed(0)
+    k, m, n, d = 3, 9, 11, 4
+    train = Interactions(np.arange(m).repeat(2), (np.arange(2 * m) * 5) % n, m, n)
+    model = build(kind, torch.randn(k, m, d), torch.randn(k, n, d), AggregatorConfig(keep_prob=1.0), train, "bpr")
+    if kind == "static":
+        model.logits.data = torch.tensor([0.3, -0.2, 0.5])
+    users = torch.tensor([0, 1, 1, 4, 8, 8, 2])
+    pos, neg = torch.tensor([0, 5, 5, 9, 1, 7, 2]), torch.tensor([3, 3, 10, 0, 1, 6, 4])
+    p, q = model.embeddings()
+    naive = torch.nn.functional.softplus((p[users] * q[neg]).sum(-1) - (p[users] * q[pos]).sum(-1)).mean()
+    naive = naive + model.cfg.reg_weight * model.regulariser()
+    assert torch.allclose(model.calculate_loss((users, pos, neg)), naive, rtol=1e-5, atol=1e-6)

@@ -60,6 +60,7 @@ def write_config(workdir, cfg, name="test.yaml"):
 
 def test_spine_end_to_end_and_deterministic(workdir):
     cfg, _, n_rows = spine_config(workdir)
+    cfg["sharding"]["shard_jobs"] = "per_partition"  # the rebuild below trains one job per shard
     conf = write_config(workdir, cfg)
     run_snakemake(workdir, "--configfile", conf)
 
@@ -128,10 +129,14 @@ def test_spine_end_to_end_and_deterministic(workdir):
                  "fig_6_4.png", "Table 6.3 (quality)", "Figure 6.4 (shards)"):
         assert name in html, name
 
-    # same config and seed, same numbers: rebuild the synthetic dataset's whole chain from scratch
+    # same config and seed, same numbers: rebuild the synthetic dataset's whole chain from scratch, this time with
+    # one job per shard (sharding.shard_jobs changes how the sub-models are scheduled, never what they are)
     first = (workdir / "results" / "metrics.csv").read_bytes()
     shutil.rmtree(workdir / "results" / "synthetic")
-    run_snakemake(workdir, "--configfile", conf)
+    cfg["sharding"]["shard_jobs"] = "per_shard"
+    conf = write_config(workdir, cfg, "per_shard.yaml")
+    proc = run_snakemake(workdir, "--configfile", conf, "--rerun-triggers", "mtime")  # the other datasets stay
+    assert "train_shard:" in proc.stdout + proc.stderr and "train_shards_K2" not in proc.stdout + proc.stderr
     assert (workdir / "results" / "metrics.csv").read_bytes() == first
 
 

@@ -140,6 +140,17 @@ class StaticAgg(_Aggregator):
     def regulariser(self):
         return torch.zeros(())
 
+    def calculate_loss(self, batch) -> torch.Tensor:
+        if self.loss_kind != "bpr":
+            return super().calculate_loss(batch)
+        # y_uv = sum_i w_i (p_u^i . q_v^i): the K frozen scores of each pair need no gradient, only w does
+        users, pos, neg = batch
+        with torch.no_grad():
+            pu = self.sub_p[:, users]
+            s_pos, s_neg = (pu * self.sub_q[:, pos]).sum(-1), (pu * self.sub_q[:, neg]).sum(-1)  # [K, B]
+        w = self.weights()
+        return bpr_loss(w @ s_pos, w @ s_neg)
+
 
 class AttAgg(_Aggregator):
     """RecEraser's attention-based adaptive aggregation (eqs. 6.5-6.8)."""
