@@ -22,7 +22,8 @@ def test_table_6_4_and_claim(tmp_path):
         write(base / "inbp_K10" / "att" / "unlearn_sequential" / "times.csv",
               pd.DataFrame({"step": [0, 1], "requests": 1, "deleted_so_far": [1, 2], "shards_retrained": 1,
                             "submodel_seconds": [20.0, 22.0], "submodel_seconds_parallel": [20.0, 22.0],
-                            "aggregator_seconds": [10.0, 8.0], "total_seconds": [30.0, 30.0]})),
+                            "aggregator_seconds": [10.0, 8.0], "total_seconds": [30.0, 30.0],
+                            "submodel_epochs": [12, 14], "aggregator_epochs": [7, 5]})),
     ]
     (base / "inbp_K10" / "att" / "unlearn_sequential" / "benchmark.tsv").write_text(
         "s\th:m:s\tmax_rss\n70.5\t0:01:10\t512.0\n")
@@ -37,5 +38,8 @@ def test_table_6_4_and_claim(tmp_path):
     assert row["paper_retrain_min"] == 13 and row["paper_receraser_total_min"] == 1.1
     md = (tmp_path / "t64.md").read_text()
     assert "paper: speed-up" in md and "11.8x" in md and "21.0x" in md
+    # both sides with their epochs, and the aggregator's share of a request
+    line = next(line for line in md.splitlines() if "| RecEraser |" in line)
+    assert [c.strip() for c in line.split("|")][8:12] == ["30%", "13 / 6", "630", "9"]
     claim = speedup_claims(times, 10)[0]
     assert "| ml-1m | WMF | 630 | 30 | 21.0x | holds |" in claim

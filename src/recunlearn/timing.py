@@ -46,9 +46,11 @@ def read_times(paths) -> pd.DataFrame:
                        submodel_s=t["submodel_seconds"].mean(), aggregator_s=t["aggregator_seconds"].mean(),
                        total_s=t["total_seconds"].mean(), parallel_s=(t["submodel_seconds_parallel"] +
                                                                       t["aggregator_seconds"]).mean(),
-                       shards_retrained=t["shards_retrained"].mean())
+                       shards_retrained=t["shards_retrained"].mean(),
+                       submodel_epochs=t["submodel_epochs"].mean() if "submodel_epochs" in t else float("nan"),
+                       aggregator_epochs=t["aggregator_epochs"].mean() if "aggregator_epochs" in t else float("nan"))
         else:
-            row.update(method="Retrain", k=1, total_s=t["retrain_seconds"].mean())
+            row.update(method="Retrain", k=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
         bench = Path(path).with_name("benchmark.tsv")
         if bench.exists():
             b = pd.read_csv(bench, sep="\t")
@@ -91,10 +93,17 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     main = pd.DataFrame(rows).fillna("-")
 
     every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["k"] == n_shards)]
-    retrain_s = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])["total_s"]
+    seq_retrain = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])
+    retrain_s = seq_retrain["total_s"]
+    retrain_epochs = seq_retrain["epochs"] if "epochs" in seq_retrain else pd.Series(dtype=float)
     per_method = pd.DataFrame([{
         "dataset": r.dataset, "model": r.model, "method": r.method, "requests timed": r.steps,
         "sub-model (s)": _fmt(r.submodel_s), "aggregator (s)": _fmt(r.aggregator_s), "total (s)": _fmt(r.total_s),
+        "aggregator share": f"{r.aggregator_s / r.total_s:.0%}" if r.total_s else "-",
+        "epochs: sub-model / aggregator": f"{_fmt(getattr(r, 'submodel_epochs', None))} / "
+                                          f"{_fmt(getattr(r, 'aggregator_epochs', None))}",
+        "Retrain (s)": _fmt(retrain_s.get((r.dataset, r.model), float("nan"))),
+        "Retrain epochs": _fmt(retrain_epochs.get((r.dataset, r.model), float("nan"))),
         "speed-up vs Retrain": f"{retrain_s.get((r.dataset, r.model), float('nan')) / r.total_s:.1f}x",
         "process (s)": _fmt(getattr(r, "process_s", None)), "max RSS (MB)": _fmt(getattr(r, "max_rss_mb", None)),
     } for r in every.itertuples()])
