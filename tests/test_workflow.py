@@ -192,8 +192,10 @@ def test_one_table_builds_only_what_it_needs(workdir):
                         str(ROOT / "config" / "demo.yaml")).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    # per seed (the demo has 1): the 3 named partitions, 3 models x 3 methods, 3 models x 3 partitions x 3 shards
-    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shard"] == 3 * 3 * 3
+    # per seed (the demo has 1): the 3 named partitions, 3 models x 3 methods, 3 models x 3 partitions of 3 shards,
+    # each partition's 3 sub-models in one job (sharding.shard_jobs: per_partition)
+    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shards_K3"] == 3 * 3
+    assert "train_shard" not in counts
     assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 
@@ -208,8 +210,9 @@ def planned_gpus(workdir, *args):
 def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(workdir):
     paper = planned_gpus(workdir)  # paper config: device auto
     assert paper == {"retrain": True, "train_shard": True, "preprocess": False, "partition": False}
-    demo = planned_gpus(workdir, "--configfile", str(ROOT / "config" / "demo.yaml"))
-    assert demo == {"retrain": False, "train_shard": False, "preprocess": False, "partition": False}
+    demo = planned_gpus(workdir, "--configfile", str(ROOT / "config" / "demo.yaml"))  # a partition's shards per job
+    assert demo == {"retrain": False, "train_shards_K2": False, "train_shards_K3": False, "preprocess": False,
+                    "partition": False}
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/demo.yaml"])
