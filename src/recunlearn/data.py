@@ -233,6 +233,26 @@ def check_evaluation_splits(label: np.ndarray, user: np.ndarray, n_users: int, r
             )
 
 
+def _write_splits(out_dir: Path, user, item, label, n_users: int, n_items: int, user_keys, item_keys,
+                  stats: dict) -> None:
+    """Write train/valid/test (``label`` 0/1/2 of each interaction), the id maps and ``stats.json`` (each split's
+    counts and sha256 added to ``stats``)."""
+    for code, split in enumerate(SPLITS):
+        sel = label == code
+        part = Interactions(user[sel], item[sel], n_users, n_items)
+        save_interactions(out_dir / f"{split}.npz", part)
+        stats[split] = {
+            "interactions": int(sel.sum()),
+            "users": int(len(np.unique(part.user))),
+            "items": int(len(np.unique(part.item))),
+            "sha256": part.sha256(),
+        }
+    for kind, keys in (("users", user_keys), ("items", item_keys)):
+        frame = pd.DataFrame({"id": np.arange(len(keys)), "raw_id": keys})
+        write_atomic(out_dir / f"{kind}.csv", frame.to_csv(index=False))
+    write_json(out_dir / "stats.json", stats)
+
+
 def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), seed: int = 2022,
                min_user_interactions: int = 3, name: str = "") -> dict:
     """Implicit 1s, duplicates dropped, ids remapped, per-user split; writes the splits, maps and stats.json."""
@@ -255,20 +275,7 @@ def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), 
         "duplicates_dropped": int(n_raw - len(user)),
         "split": {"ratios": list(ratios), "seed": seed, "min_user_interactions": min_user_interactions},
     }
-    for code, split in enumerate(SPLITS):
-        sel = label == code
-        part = Interactions(user[sel], item[sel], n_users, n_items)
-        save_interactions(out_dir / f"{split}.npz", part)
-        stats[split] = {
-            "interactions": int(sel.sum()),
-            "users": int(len(np.unique(part.user))),
-            "items": int(len(np.unique(part.item))),
-            "sha256": part.sha256(),
-        }
-    for kind, keys in (("users", user_keys), ("items", item_keys)):
-        frame = pd.DataFrame({"id": np.arange(len(keys)), "raw_id": keys})
-        write_atomic(out_dir / f"{kind}.csv", frame.to_csv(index=False))
-    write_json(out_dir / "stats.json", stats)
+    _write_splits(out_dir, user, item, label, n_users, n_items, user_keys, item_keys, stats)
     log.info("%s: train %d / valid %d / test %d", name, stats["train"]["interactions"],
              stats["valid"]["interactions"], stats["test"]["interactions"])
     return stats
@@ -338,20 +345,7 @@ def preprocess_given(train_raw: tuple[np.ndarray, np.ndarray], test_raw: tuple[n
             "cold_items_absent_from_train_file": int(len(np.unique(test_items[~in_train_file[test_items]]))),
         },
     }
-    for code, split in enumerate(SPLITS):
-        sel = label == code
-        part = Interactions(user[sel], item[sel], n_users, n_items)
-        save_interactions(out_dir / f"{split}.npz", part)
-        stats[split] = {
-            "interactions": int(sel.sum()),
-            "users": int(len(np.unique(part.user))),
-            "items": int(len(np.unique(part.item))),
-            "sha256": part.sha256(),
-        }
-    for kind, keys in (("users", user_keys), ("items", item_keys)):
-        frame = pd.DataFrame({"id": np.arange(len(keys)), "raw_id": keys})
-        write_atomic(out_dir / f"{kind}.csv", frame.to_csv(index=False))
-    write_json(out_dir / "stats.json", stats)
+    _write_splits(out_dir, user, item, label, n_users, n_items, user_keys, item_keys, stats)
     g = stats["given"]
     log.info("%s: train %d / valid %d / test %d (the test file); %d pairs in both files kept in test; test "
              "interactions without training data: %d of %d users, %d of %d items", name, stats["train"]["interactions"],
