@@ -152,12 +152,14 @@ def test_untrained_start_is_kept_when_no_epoch_beats_it():
 @pytest.mark.parametrize("kind", ["static", "att"])
 @pytest.mark.parametrize("per_pair", [0, 10**9])  # the row-wise and the score-matrix ways of scoring a BPR batch
 def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
-    """However a batch is scored (rows, one score matrix, StaticAgg's frozen per-sub-model scores), the loss is
+    """However a batch is scored (rows, one score matrix, StaticAgg's frozen per-sub-model scores of the pairs or
+    of every (user, item)), the loss is
     mean softplus(y_uj - y_ui) + reg of the aggregated embeddings, as computed naively from embeddings()."""
     import recunlearn.aggregate as agg_mod
     from recunlearn.aggregate import AggregatorConfig, build
 
     monkeypatch.setattr(agg_mod, "SCORE_MATRIX_PER_PAIR", per_pair)
+    monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", 0 if per_pair else 1 << 26)  # StaticAgg: rows, all scores
     torch.manual_seed(0)
     k, m, n, d = 3, 9, 11, 4
     train = Interactions(np.arange(m).repeat(2), (np.arange(2 * m) * 5) % n, m, n)

@@ -28,6 +28,8 @@ AGGREGATORS = ("mean", "static", "att")
 # a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
 # most this many entries per training pair (both ways give the same loss; the matrix is a single matmul)
 SCORE_MATRIX_PER_PAIR = 32
+# StaticAgg precomputes every sub-model's score of every (user, item) when there are at most this many
+STATIC_SCORES_MAX = 1 << 26
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,10 @@ class MeanAgg(_Aggregator):
     """SISA: the average of the sub-models' scores."""
 
     def users(self, idx):
-        return self.sub_p[:, idx].permute(1, 0, 2).reshape(len(idx), -1) / self.k
+        return self.sub_p.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1) / self.k
 
     def items(self, idx):
-        return self.sub_q[:, idx].permute(1, 0, 2).reshape(len(idx), -1)
+        return self.sub_q.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1)
 
 
 class StaticAgg(_Aggregator):
@@ -132,10 +134,10 @@ class StaticAgg(_Aggregator):
         return torch.softmax(self.logits, 0)
 
     def users(self, idx):
-        return (self.sub_p[:, idx] * self.weights()[:, None, None]).permute(1, 0, 2).reshape(len(idx), -1)
+        return (self.sub_p.index_select(1, idx) * self.weights()[:, None, None]).permute(1, 0, 2).reshape(len(idx), -1)
 
     def items(self, idx):
-        return self.sub_q[:, idx].permute(1, 0, 2).reshape(len(idx), -1)
+        return self.sub_q.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1)
 
     def regulariser(self):
         return torch.zeros(())
@@ -146,10 +148,22 @@ class StaticAgg(_Aggregator):
         # y_uv = sum_i w_i (p_u^i . q_v^i): the K frozen scores of each pair need no gradient, only w does
         users, pos, neg = batch
         with torch.no_grad():
-            pu = self.sub_p[:, users]
-            s_pos, s_neg = (pu * self.sub_q[:, pos]).sum(-1), (pu * self.sub_q[:, neg]).sum(-1)  # [K, B]
+            s_pos, s_neg = self._submodel_scores(users, pos), self._submodel_scores(users, neg)  # [B, K]
         w = self.weights()
-        return bpr_loss(w @ s_pos, w @ s_neg)
+        return bpr_loss(s_pos @ w, s_neg @ w)
+
+    def _submodel_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """p_u^i . q_v^i of every pair and sub-model, [B, K]: gathered from all K x M x N scores, computed once,
+        when they fit in STATIC_SCORES_MAX entries (ml-100k: 16M), else from the pairs' embedding rows."""
+        if not hasattr(self, "_scores"):
+            k, m, n = self.k, self.n_users, self.n_items
+            self._scores = (torch.bmm(self.sub_p, self.sub_q.transpose(1, 2)).reshape(k, m * n).T.contiguous()
+                            if k * m * n <= STATIC_SCORES_MAX else None)  # [M * N, K]
+            self._rows = (self.sub_p.transpose(0, 1).contiguous(), self.sub_q.transpose(0, 1).contiguous())
+        if self._scores is not None:
+            return self._scores.index_select(0, users * self.n_items + items)
+        p_rows, q_rows = self._rows  # [M, K, d], [N, K, d]: gathering whole rows is faster than [:, idx]
+        return (p_rows.index_select(0, users) * q_rows.index_select(0, items)).sum(-1)
 
 
 class AttAgg(_Aggregator):
@@ -192,18 +206,18 @@ class AttAgg(_Aggregator):
         return torch.softmax(F.relu(lin(tr)) @ h, dim=0)
 
     def users(self, idx):
-        tr = self.transform(self.sub_p[:, idx])
+        tr = self.transform(self.sub_p.index_select(1, idx))
         return (self.attention(tr, self.W1, self.h1)[:, :, None] * tr).sum(0)
 
     def items(self, idx):
-        tr = self.transform(self.sub_q[:, idx])
+        tr = self.transform(self.sub_q.index_select(1, idx))
         return (self.attention(tr, self.W2, self.h2)[:, :, None] * tr).sum(0)
 
     def user_weights(self, idx):
-        return self.attention(self.transform(self.sub_p[:, idx]), self.W1, self.h1)
+        return self.attention(self.transform(self.sub_p.index_select(1, idx)), self.W1, self.h1)
 
     def item_weights(self, idx):
-        return self.attention(self.transform(self.sub_q[:, idx]), self.W2, self.h2)
+        return self.attention(self.transform(self.sub_q.index_select(1, idx)), self.W2, self.h2)
 
 
 CLASSES = {"mean": MeanAgg, "static": StaticAgg, "att": AttAgg}
