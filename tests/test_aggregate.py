@@ -172,3 +172,20 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
     naive = torch.nn.functional.softplus((p[users] * q[neg]).sum(-1) - (p[users] * q[pos]).sum(-1)).mean()
     naive = naive + model.cfg.reg_weight * model.regulariser()
     assert torch.allclose(model.calculate_loss((users, pos, neg)), naive, rtol=1e-5, atol=1e-6)
+
+
+def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss():
+    from recunlearn.aggregate import StaticAgg, _Aggregator
+    from recunlearn.sampling import user_batches
+
+    train = data()
+    model = build("static", *subs(), AggregatorConfig(), train, "wmf")
+    model.logits.data = torch.tensor([0.3, -0.2, 0.5, 0.0])
+    for batch in user_batches(train, 5, torch.Generator().manual_seed(0)):
+        got = StaticAgg.calculate_loss(model, batch)
+        got.backward()
+        grad, model.logits.grad = model.logits.grad.clone(), None
+        want = _Aggregator.calculate_loss(model, batch)
+        want.backward()
+        assert torch.allclose(got, want, rtol=1e-6) and torch.allclose(grad, model.logits.grad, rtol=1e-5)
+        model.logits.grad = None
