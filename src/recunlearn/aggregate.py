@@ -134,7 +134,8 @@ class StaticAgg(_Aggregator):
         return torch.softmax(self.logits, 0)
 
     def users(self, idx):
-        return (self.sub_p.index_select(1, idx) * self.weights()[:, None, None]).permute(1, 0, 2).reshape(len(idx), -1)
+        weighted = self.sub_p.index_select(1, idx) * self.weights()[:, None, None]
+        return weighted.permute(1, 0, 2).reshape(len(idx), -1)
 
     def items(self, idx):
         return self.sub_q.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1)
@@ -167,7 +168,8 @@ class StaticAgg(_Aggregator):
             k, m, n = self.k, self.n_users, self.n_items
             self._scores = (torch.bmm(self.sub_p, self.sub_q.transpose(1, 2)).reshape(k, m * n).T.contiguous()
                             if k * m * n <= STATIC_SCORES_MAX else None)  # [M * N, K]
-            self._rows = (self.sub_p.transpose(0, 1).contiguous(), self.sub_q.transpose(0, 1).contiguous())
+            if self._scores is None:
+                self._rows = (self.sub_p.transpose(0, 1).contiguous(), self.sub_q.transpose(0, 1).contiguous())
         if self._scores is not None:
             return self._scores.index_select(0, users * self.n_items + items)
         p_rows, q_rows = self._rows  # [M, K, d], [N, K, d]: gathering whole rows is faster than [:, idx]
