@@ -110,3 +110,16 @@ def http_server():
     server = FakeServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def paper_plan(tmp_path_factory) -> subprocess.CompletedProcess:
+    """``snakemake -n`` of the paper config (thousands of jobs: planned once per session, read by several tests)."""
+    return run_snakemake(prepare_workdir(tmp_path_factory.mktemp("paper_plan")), "-n")
+
+
+@pytest.fixture(scope="session")
+def demo_plan(tmp_path_factory) -> subprocess.CompletedProcess:
+    """``snakemake -n`` of config/demo.yaml, planned once per session."""
+    return run_snakemake(prepare_workdir(tmp_path_factory.mktemp("demo_plan")), "-n", "--configfile",
+                         str(ROOT / "config" / "demo.yaml"))

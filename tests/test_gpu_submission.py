@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +20,9 @@ class Resources(dict):
     __getattr__ = dict.get
 
 
-def planned(workdir, *args):
+def planned(plan):
     """(rule, resources) of every job a dry run plans."""
-    out = run_snakemake(workdir, "-n", *args).stdout
+    out = plan.stdout
     jobs = []
     for block in out.split("\nrule ")[1:] + out.split("\nlocalrule ")[1:]:
         rule = block.split(":")[0].strip()
@@ -35,11 +35,11 @@ def planned(workdir, *args):
     return jobs
 
 
-def test_training_jobs_ask_slurm_for_a_gpu(workdir):
+def test_training_jobs_ask_slurm_for_a_gpu(paper_plan):
     from snakemake_executor_plugin_slurm.utils import set_gres_string
 
     seen = set()
-    for rule, res in planned(workdir):  # paper config: device auto, gpus 1
+    for rule, res in planned(paper_plan):  # paper config: device auto, gpus 1
         flags = set_gres_string(SimpleNamespace(resources=res))
         if rule in TRAINING:
             assert flags.strip() == "--gpus=1", (rule, flags)
@@ -51,10 +51,10 @@ def test_training_jobs_ask_slurm_for_a_gpu(workdir):
     assert set_gres_string(SimpleNamespace(resources=res)).strip() == "--gpus=a100:1"
 
 
-def test_cpu_config_asks_for_no_gpu(workdir):
+def test_cpu_config_asks_for_no_gpu(demo_plan):
     from snakemake_executor_plugin_slurm.utils import set_gres_string
 
-    for rule, res in planned(workdir, "--configfile", str(ROOT / "config" / "demo.yaml")):
+    for rule, res in planned(demo_plan):
         assert "gpu" not in set_gres_string(SimpleNamespace(resources=res)), rule
 
 
