@@ -233,6 +233,13 @@ def check_evaluation_splits(label: np.ndarray, user: np.ndarray, n_users: int, r
             )
 
 
+def _dataset_stats(name: str, n_users: int, n_items: int, n_interactions: int, n_raw: int) -> dict:
+    """The head of stats.json: sizes, density and the duplicates dropped from the raw rows."""
+    return {"dataset": name, "users": n_users, "items": n_items, "interactions": int(n_interactions),
+            "density": float(n_interactions / (n_users * n_items)), "raw_rows": int(n_raw),
+            "duplicates_dropped": int(n_raw - n_interactions)}
+
+
 def _write_splits(out_dir: Path, user, item, label, n_users: int, n_items: int, user_keys, item_keys,
                   stats: dict) -> None:
     """Write train/valid/test (``label`` 0/1/2 of each interaction), the id maps and ``stats.json`` (each split's
@@ -266,13 +273,7 @@ def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), 
     label = split_per_user(user, n_users, ratios, seed, min_user_interactions)
     check_evaluation_splits(label, user, n_users, ratios, min_user_interactions, name)
     stats = {
-        "dataset": name,
-        "users": n_users,
-        "items": n_items,
-        "interactions": int(len(user)),
-        "density": float(len(user) / (n_users * n_items)),
-        "raw_rows": int(n_raw),
-        "duplicates_dropped": int(n_raw - len(user)),
+        **_dataset_stats(name, n_users, n_items, len(user), n_raw),
         "split": {"ratios": list(ratios), "seed": seed, "min_user_interactions": min_user_interactions},
     }
     _write_splits(out_dir, user, item, label, n_users, n_items, user_keys, item_keys, stats)
@@ -326,13 +327,7 @@ def preprocess_given(train_raw: tuple[np.ndarray, np.ndarray], test_raw: tuple[n
     in_train_file[item[np.isin(key, train_keys, assume_unique=True)]] = True
     cold_user, cold_item = ~has_train_user[test_users], ~has_train_item[test_items]
     stats = {
-        "dataset": name,
-        "users": n_users,
-        "items": n_items,
-        "interactions": int(len(user)),
-        "density": float(len(user) / (n_users * n_items)),
-        "raw_rows": int(n_train_raw + n_test_raw),
-        "duplicates_dropped": int(n_train_raw + n_test_raw - len(user)),
+        **_dataset_stats(name, n_users, n_items, len(user), n_train_raw + n_test_raw),
         "split": {"mode": "given", "given_valid": valid, "seed": seed, "min_user_interactions": min_user_interactions},
         "given": {
             "train_file_interactions": int(len(train_keys)),
