@@ -174,9 +174,13 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
     assert torch.allclose(model.calculate_loss((users, pos, neg)), naive, rtol=1e-5, atol=1e-6)
 
 
-def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss():
+@pytest.mark.parametrize("table", [0, 1 << 26])  # the pairs' scores from embedding rows, or from the full table
+def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss(table, monkeypatch):
+    import recunlearn.aggregate as agg_mod
     from recunlearn.aggregate import StaticAgg, _Aggregator
     from recunlearn.sampling import user_batches
+
+    monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", table)
 
     train = data()
     model = build("static", *subs(), AggregatorConfig(), train, "wmf")

@@ -145,15 +145,18 @@ class StaticAgg(_Aggregator):
 
     def calculate_loss(self, batch) -> torch.Tensor:
         if self.loss_kind != "bpr":
-            # the item side [q_v^1, ..., q_v^K] is frozen (w weighs the users): its Gram matrix is computed once
+            # the item side [q_v^1, ..., q_v^K] is frozen (w weighs the users): its Gram matrix is computed once, and
+            # a positive's score is w . its K frozen sub-model scores
             users, rows, items = batch
             if not hasattr(self, "_items_gram"):
                 with torch.no_grad():
                     q = self.items(self.active_items)
                     self._items_gram = (q, torch.mm(q.T, q))
             q, gram = self._items_gram
+            with torch.no_grad():
+                s_pos = self._submodel_scores(users[rows], items)  # [P, K]
             return wmf_efficient_loss(self.aggregated_users(users), q, rows, self.item_position[items], self.c0,
-                                      q_gram=gram)
+                                      q_gram=gram, y_pos=s_pos @ self.weights())
         # y_uv = sum_i w_i (p_u^i . q_v^i): the K frozen scores of each pair need no gradient, only w does
         users, pos, neg = batch
         with torch.no_grad():

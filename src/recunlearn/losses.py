@@ -23,7 +23,7 @@ def l2(*rows: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 
 def wmf_efficient_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: torch.Tensor, pos_items: torch.Tensor,
-                       c0: float, q_gram: torch.Tensor | None = None) -> torch.Tensor:
+                       c0: float, q_gram: torch.Tensor | None = None, y_pos: torch.Tensor | None = None) -> torch.Tensor:
     """Efficient non-sampling WMF loss for a batch of users, eq. (3.9):
 
         L = sum_{u in B} sum_{v in V_u+} ((1 - c0) y_uv^2 - 2 y_uv)
@@ -32,9 +32,11 @@ def wmf_efficient_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: tor
     ``p_batch`` [B, d] user embeddings of the batch, ``q_all`` [N, d] embeddings of every item of the
     (sub-)dataset, (``pos_rows``, ``pos_items``) the batch's positives as (row in the batch, row of q_all).
     Cost O((B + N) d^2 + |Y_B| d). Equals ``wmf_naive_loss`` minus the number of positives. ``q_gram``: q_all^T q_all
-    when the caller has it (item embeddings that do not change, as StaticAgg's).
+    when the caller has it (item embeddings that do not change, as StaticAgg's); ``y_pos``: the positives' scores
+    when the caller has a cheaper way to them (StaticAgg: w . the K frozen sub-model scores).
     """
-    y_pos = (p_batch[pos_rows] * q_all[pos_items]).sum(-1)
+    if y_pos is None:
+        y_pos = (p_batch[pos_rows] * q_all[pos_items]).sum(-1)
     positive = ((1.0 - c0) * y_pos.pow(2) - 2.0 * y_pos).sum()
     missing = c0 * (torch.mm(p_batch.T, p_batch) * (torch.mm(q_all.T, q_all) if q_gram is None else q_gram)).sum()
     return positive + missing
