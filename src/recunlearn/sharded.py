@@ -148,14 +148,16 @@ def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard:
     return info
 
 
-def run_shards(model_name: str, params: dict, data: dict, assignment_path, outs: list[dict], dataset: str,
-               seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
+def run_shards(model_name: str, params: dict, data: dict, assignment_path, shards: list[int], outs: list[dict],
+               dataset: str, seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
                valid_mode: str = "users") -> list[dict]:
-    """Every shard of a partition in one process (``outs[i]``: shard i's outputs), one after another: the same
-    calls, seeds and files as K ``run_shard`` jobs, without K process start-ups (``sharding.shard_jobs``)."""
+    """Shards ``shards`` of a partition in one process (``outs[i]``: the outputs of ``shards[i]``), one after
+    another: one shard per job (``sharding.shard_jobs: per_shard``) or all K (``per_partition``), the same calls,
+    seeds and files either way."""
     infos = []
-    for shard, out in enumerate(outs):
-        log.info("%s/%s/%s: shard %d of %d", dataset, model_name, partition_name, shard + 1, len(outs))
+    for shard, out in zip(shards, outs, strict=True):
+        log.info("%s/%s/%s: shard %d (%d of %d in this job)", dataset, model_name, partition_name, shard,
+                 len(infos) + 1, len(shards))
         infos.append(run_shard(model_name, params, data, assignment_path, shard, out, dataset, seed, device, threads,
                                partition_name, valid_mode))
     return infos

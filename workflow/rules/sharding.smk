@@ -56,11 +56,8 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             train=rules.preprocess.output.train,
             valid=rules.preprocess.output.valid,
             assignment=rules.partition.output.assignment,
-        output:
-            model=f"{SHARD}/model.pt",
-            embeddings=f"{SHARD}/embeddings.pt",
-            sidecar=f"{SHARD}/model.json",
-            history=f"{SHARD}/history.csv",
+        output:  # lists of one, as train_shards_K<k>'s are lists of K: one script serves both
+            **{key: [f"{SHARD}/{name}"] for key, name in SHARD_FILES.items()},
         log:
             f"{SHARD}/train.log",
         benchmark:
@@ -71,6 +68,8 @@ if config["sharding"]["shard_jobs"] == "per_shard":
         conda:
             "../../envs/recunlearn.yaml"
         params:
+            shards=lambda wildcards: [int(wildcards.shard)],
+            k=lambda wildcards: int(wildcards.k),
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
             training=lookup(within=config, dpath="training"),
@@ -105,12 +104,13 @@ else:
             conda:
                 "../../envs/recunlearn.yaml"
             params:
+                shards=list(range(_k)),
                 k=_k,
                 hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
                 valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
                 training=lookup(within=config, dpath="training"),
             script:
-                "../scripts/train_shards.py"
+                "../scripts/train_shard.py"
 
 
 # ---------------------------------------------------------------------------- aggregation
