@@ -202,6 +202,16 @@ def test_one_table_builds_only_what_it_needs(workdir):
     assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 
+def test_batch_mode_off_plans_sequential_unlearning_only(demo_plan):
+    # config/demo.yaml: unlearning.batch_mode false; the paper's config plans both modes (above)
+    out = demo_plan.stdout
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    # 3 models x (3 methods at K = 3, RecEraser at K = 2), one Retrain each
+    assert counts["unlearn"] == 3 * (3 + 1) and counts["unlearn_retrain"] == 3
+    assert "unlearn_sequential" in out and "unlearn_batch" not in out
+
+
 def planned_gpus(plan):
     """The gpu resource of every planned retrain job."""
     jobs = plan.stdout.split("rule ")[1:]

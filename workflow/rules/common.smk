@@ -41,6 +41,8 @@ K = config["sharding"]["n_shards"]
 # one split of split.seed. Unlearning (Table 6.4, Fig. 6.4, the audit) runs on the first seed only.
 SEEDS = list(config["training"]["seeds"])
 UNLEARN_SEED = SEEDS[0]
+# Unlearning modes: the paper's sequential requests, and all R at once (beyond the paper) unless turned off
+MODES = ["sequential"] + (["batch"] if config["unlearning"]["batch_mode"] else [])
 # (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, and the ablations of Figs. 6.2 and 6.3
 METHOD_COMBOS = list(METHODS.values())
 COMBOS = combinations(config["sharding"]["partitions"], config["sharding"]["aggregators"])
@@ -189,11 +191,11 @@ def unlearn_retrain_file(dataset, model, mode, name, seed=UNLEARN_SEED):
 
 
 def served_manifests(wildcards):
-    """The served (unlearned) models of a dataset, model and seed that the audit checks: every method, both modes."""
+    """The served (unlearned) models of a dataset, model and seed that the audit checks: every method and mode."""
     return [
         unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json", seed=wildcards.seed)
         for _, p, a in UNLEARN_METHODS
-        for mode in ("sequential", "batch")
+        for mode in MODES
     ]
 
 
@@ -202,7 +204,7 @@ def timing_files(datasets=None, models=None):
     out = []
     for d in datasets or DATASETS:
         for m in MODELS:
-            for mode in ("sequential", "batch"):
+            for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "times.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in UNLEARN_METHODS]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
@@ -215,7 +217,7 @@ def unlearning_metric_files():
     out = []
     for d in DATASETS:
         for m in MODELS:
-            for mode in ("sequential", "batch"):
+            for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "metrics.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in UNLEARN_METHODS]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
