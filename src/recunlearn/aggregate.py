@@ -1,4 +1,4 @@
-"""Aggregation of K sub-models (spec section 7): MeanAgg (SISA), StaticAgg (GraphEraser), AttAgg (RecEraser).
+"""Aggregation of K sub-models (docs/method.md, section 7): MeanAgg (SISA), StaticAgg (GraphEraser), AttAgg (RecEraser).
 
 Sub-model i gives final embeddings (P_i, Q_i) (for LightGCN the propagated ones); they are frozen buffers here.
 - MeanAgg:   y_uv = 1/K sum_i p_u^i . q_v^i                       (no parameters)

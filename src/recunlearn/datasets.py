@@ -1,4 +1,4 @@
-"""The dataset registry: built-in datasets of the paper (spec section 2) merged with the user's ``registry``.
+"""The dataset registry: built-in datasets of the paper (docs/method.md, section 2) merged with the user's ``registry``.
 
 A dataset is a ``format`` plus ``sources`` (files to fetch into ``resources/<name>/``), or ``format: synthetic``
 with the generator's parameters. Readers for each format live in :mod:`recunlearn.readers`.

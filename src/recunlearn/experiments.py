@@ -1,4 +1,4 @@
-"""Which (partition, aggregator) combinations the experiments need, and what the paper calls them (spec section 8).
+"""Which (partition, aggregator) combinations the experiments need, and what the paper calls them (docs/method.md, section 8).
 
 Table 6.3 compares Retrain with SISA (random + mean), GraphEraser (bekm + static) and RecEraser (inbp + att);
 Fig. 6.2 runs RecEraser's aggregator over each partition; Fig. 6.3 runs each aggregator over InBP shards.

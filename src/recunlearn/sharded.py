@@ -49,7 +49,7 @@ def _save_embeddings(model, path) -> None:
 
 def run_pretrain(params: dict, data: dict, out: dict, dataset: str, seed: int, device: str = "auto",
                  threads: int = 1) -> dict:
-    """WMF on the whole training set; its embeddings are used only to partition (spec section 5)."""
+    """WMF on the whole training set; its embeddings are used only to partition (docs/method.md, section 5)."""
     dev = _setup(threads, device)
     cfg = model_config("WMF", params)
     train, valid = load_interactions(data["train"]), load_interactions(data["valid"])

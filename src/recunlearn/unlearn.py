@@ -1,4 +1,4 @@
-"""Unlearning for real (spec sections 8-9): deletion requests, sequential and batch unlearning, Retrain timings,
+"""Unlearning for real (docs/method.md, sections 8-9): deletion requests, sequential and batch unlearning, Retrain timings,
 and the forgetting audit.
 
 Sequential mode (the paper's protocol): timed requests are processed one after another; for each, the shard that

@@ -20,7 +20,7 @@ from ..data import Interactions
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Hyper-parameters every base model shares (spec section 4)."""
+    """Hyper-parameters every base model shares (docs/method.md, section 4)."""
 
     dim: int = 64
     optimizer: str = "adagrad"
