@@ -140,7 +140,8 @@ def test_spine_end_to_end_and_deterministic(workdir):
     cfg["sharding"]["shard_jobs"] = "per_shard"
     conf = write_config(workdir, cfg, "per_shard.yaml")
     proc = run_snakemake(workdir, "--configfile", conf)
-    assert "train_shard:" in proc.stdout + proc.stderr and "train_shards_K2" not in proc.stdout + proc.stderr
+    log = proc.stdout + proc.stderr
+    assert "train_shard:" in log and "aggregate:" in log and "train_inbp_K2" not in log
     assert (workdir / "results" / "metrics.csv").read_bytes() == first
 
 
@@ -195,10 +196,11 @@ def test_one_table_builds_only_what_it_needs(workdir):
                         str(ROOT / "config" / "demo.yaml")).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    # per seed (the demo has 1): the 3 named partitions, 3 models x 3 methods, 3 models x 3 partitions of 3 shards,
-    # each partition's 3 sub-models in one job (sharding.shard_jobs: per_partition)
-    assert counts["partition"] == 3 and counts["aggregate"] == 3 * 3 and counts["train_shards_K3"] == 3 * 3
-    assert "train_shard" not in counts
+    # per seed (the demo has 1): the 3 named partitions, and for each of the 3 models one job per partition that
+    # trains its 3 sub-models and then its aggregator (sharding.shard_jobs: per_partition)
+    assert counts["partition"] == 3
+    assert counts["train_random_K3"] == counts["train_bekm_K3"] == counts["train_inbp_K3"] == 3
+    assert "train_shard" not in counts and "aggregate" not in counts and "train_ubp_K3" not in counts
     assert "mostpop" not in counts and "figure" not in counts and "scorecard" not in counts
 
 
@@ -216,14 +218,15 @@ def planned_gpus(plan):
     """The gpu resource of every planned retrain job."""
     jobs = plan.stdout.split("rule ")[1:]
     return {job.split(":")[0]: ("gpu=1" in job) for job in jobs
-            if job.startswith(("retrain", "preprocess", "train_shard", "partition:"))}
+            if job.startswith(("retrain", "preprocess", "train_", "partition:"))}
 
 
 def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(paper_plan, demo_plan):
     paper = planned_gpus(paper_plan)  # paper config: device auto
     assert paper == {"retrain": True, "train_shard": True, "preprocess": False, "partition": False}
     demo = planned_gpus(demo_plan)  # a partition's shards per job
-    assert demo == {"retrain": False, "train_shards_K2": False, "train_shards_K3": False, "preprocess": False,
+    assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ubp", "ibp", "inbp", "bekm")},
+                    "train_inbp_K2": False, "preprocess": False,
                     "partition": False}
 
 

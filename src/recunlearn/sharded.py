@@ -163,6 +163,23 @@ def run_shards(model_name: str, params: dict, data: dict, assignment_path, shard
     return infos
 
 
+def run_partition_models(model_name: str, params: dict, agg_params: dict, data: dict, assignment_path,
+                         shard_outs: list[dict], aggregators: list[str], aggregator_outs: list[dict], dataset: str,
+                         partition: str, seed: int, device: str = "auto", threads: int = 1,
+                         valid_mode: str = "users", ks=(10, 20, 50), batch_users: int = 1024) -> None:
+    """A partition's K sub-models (``shard_outs[i]``: shard i's outputs), then each aggregator of ``aggregators``
+    over them (``aggregator_outs[j]``), in one process (``sharding.shard_jobs: per_partition``): the same calls,
+    seeds and files as one job per sub-model and one per aggregator."""
+    k = len(shard_outs)
+    run_shards(model_name, params, data, assignment_path, list(range(k)), shard_outs, dataset, seed, device, threads,
+               f"{partition}_K{k}", valid_mode)
+    submodels = [{"embeddings": out["embeddings"], "sidecar": out["sidecar"]} for out in shard_outs]
+    for kind, out in zip(aggregators, aggregator_outs, strict=True):
+        log.info("%s/%s/%s_K%d: aggregator %s", dataset, model_name, partition, k, kind)
+        run_aggregate(kind, model_name, params, agg_params, submodels, data, out, dataset, partition, k, seed, device,
+                      threads, ks, batch_users)
+
+
 def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
     states = [load_state(p) for p in embedding_paths]
     return torch.stack([s["user"] for s in states]), torch.stack([s["item"] for s in states])

@@ -179,6 +179,19 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
 K_VALUES = list(config["unlearning"]["k_values"])
 SHARD_COUNTS = sorted({K, *K_VALUES})  # every K the experiments train shards for
+AGGREGATOR_FILES = {"model": "aggregator.pt", "sidecar": "aggregator.json", "history": "history.csv",
+                    "metrics": "metrics.csv"}
+
+
+def aggregations():
+    """{(k, partition): [aggregators]}: every aggregation the experiments ask for (the quality runs and the unlearning
+    methods at K, RecEraser at every K of Fig. 6.4), in a stable order."""
+    wanted = {}
+    for p, a in [*COMBOS, *[(p, a) for _, p, a in UNLEARN_METHODS]]:
+        wanted.setdefault((K, p), []).append(a)
+    for k in K_VALUES:
+        wanted.setdefault((k, "inbp"), []).append("att")
+    return {key: list(dict.fromkeys(aggs)) for key, aggs in sorted(wanted.items())}
 
 
 def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLEARN_SEED):

@@ -46,9 +46,11 @@ rule partition:
         "../scripts/partition.py"
 
 
-# ---------------------------------------------------------------------------- sub-models
+# ---------------------------------------------------------------------------- sub-models and aggregators
 # One sub-model per shard, trained only on its shard (Retrain's trainer; hyper-parameters with the
-# sharding.submodel_hyperparameters overrides).
+# sharding.submodel_hyperparameters overrides); then MeanAgg (SISA), StaticAgg (GraphEraser) or AttAgg (RecEraser)
+# over the K frozen sub-models, with test metrics. sharding.shard_jobs: per_shard runs one job per sub-model and
+# one per aggregator; per_partition one job per partition and K for both (the same files and numbers).
 if config["sharding"]["shard_jobs"] == "per_shard":
 
     rule train_shard:
@@ -56,8 +58,8 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             train=rules.preprocess.output.train,
             valid=rules.preprocess.output.valid,
             assignment=rules.partition.output.assignment,
-        output:  # lists of one, as train_shards_K<k>'s are lists of K: one script serves both
-            **{key: [f"{SHARD}/{name}"] for key, name in SHARD_FILES.items()},
+        output:
+            **{key: f"{SHARD}/{name}" for key, name in SHARD_FILES.items()},
         log:
             f"{SHARD}/train.log",
         benchmark:
@@ -68,78 +70,78 @@ if config["sharding"]["shard_jobs"] == "per_shard":
         conda:
             "../../envs/recunlearn.yaml"
         params:
-            shards=lambda wildcards: [int(wildcards.shard)],
-            k=lambda wildcards: int(wildcards.k),
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
             training=lookup(within=config, dpath="training"),
         script:
             "../scripts/train_shard.py"
 
+    rule aggregate:
+        input:
+            train=rules.preprocess.output.train,
+            valid=rules.preprocess.output.valid,
+            test=rules.preprocess.output.test,
+            embeddings=shard_outputs("embeddings"),
+            sidecars=shard_outputs("sidecar"),
+        output:
+            **{key: f"{AGGREGATE}/{name}" for key, name in AGGREGATOR_FILES.items()},
+        log:
+            f"{AGGREGATE}/aggregate.log",
+        benchmark:
+            f"{AGGREGATE}/benchmark.tsv"
+        threads: config["training"]["threads"]
+        resources:
+            gpu=TRAINING_GPUS,
+        conda:
+            "../../envs/recunlearn.yaml"
+        params:
+            hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+            aggregation=lookup(within=config, dpath="aggregation"),
+            training=lookup(within=config, dpath="training"),
+            evaluation=lookup(within=config, dpath="evaluation"),
+        script:
+            "../scripts/aggregate.py"
+
 else:
-    # one job trains a partition's K sub-models one after another (the same files, seeds and numbers); one rule
-    # per K, since a rule's outputs are fixed patterns
-    for _k in SHARD_COUNTS:
-        _partition, _sharded = PARTITION.replace("{k}", str(_k)), SHARDED.replace("{k}", str(_k))
+    # one rule per partition and K, since a rule's outputs are fixed patterns: its K shards, then its aggregators
+    for (_k, _partition), _aggregators in aggregations().items():
+        _sharded = SHARDED.replace("{k}", str(_k)).replace("{partition}", _partition)
 
         rule:
             name:
-                f"train_shards_K{_k}"
+                f"train_{_partition}_K{_k}"
             input:
                 train=rules.preprocess.output.train,
                 valid=rules.preprocess.output.valid,
-                assignment=f"{_partition}/assignment.npz",
+                test=rules.preprocess.output.test,
+                assignment=at(PARTITION, "assignment.npz", k=_k, partition=_partition, dataset="{dataset}",
+                              seed="{seed}"),
             output:
                 **{
-                    key: expand(f"{SHARD}/{name}", k=_k, shard=range(_k), allow_missing=True)
+                    key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)]
                     for key, name in SHARD_FILES.items()
                 },
+                **{
+                    f"aggregator_{key}": [f"{_sharded}/{a}/{name}" for a in _aggregators]
+                    for key, name in AGGREGATOR_FILES.items()
+                },
             log:
-                f"{_sharded}/train_shards.log",
+                f"{_sharded}/train.log",
             benchmark:
-                f"{_sharded}/train_shards.benchmark.tsv"
+                f"{_sharded}/train.benchmark.tsv"
             threads: config["training"]["threads"]
             resources:
                 gpu=TRAINING_GPUS,
             conda:
                 "../../envs/recunlearn.yaml"
             params:
-                shards=list(range(_k)),
+                partition=_partition,
                 k=_k,
+                aggregators=_aggregators,
                 hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
                 valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
+                aggregation=lookup(within=config, dpath="aggregation"),
                 training=lookup(within=config, dpath="training"),
+                evaluation=lookup(within=config, dpath="evaluation"),
             script:
-                "../scripts/train_shard.py"
-
-
-# ---------------------------------------------------------------------------- aggregation
-# MeanAgg (SISA), StaticAgg (GraphEraser) or AttAgg (RecEraser) over the K frozen sub-models; test metrics.
-rule aggregate:
-    input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
-        test=rules.preprocess.output.test,
-        embeddings=shard_outputs("embeddings"),
-        sidecars=shard_outputs("sidecar"),
-    output:
-        model=f"{AGGREGATE}/aggregator.pt",
-        sidecar=f"{AGGREGATE}/aggregator.json",
-        history=f"{AGGREGATE}/history.csv",
-        metrics=f"{AGGREGATE}/metrics.csv",
-    log:
-        f"{AGGREGATE}/aggregate.log",
-    benchmark:
-        f"{AGGREGATE}/benchmark.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
-    params:
-        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-        aggregation=lookup(within=config, dpath="aggregation"),
-        training=lookup(within=config, dpath="training"),
-        evaluation=lookup(within=config, dpath="evaluation"),
-    script:
-        "../scripts/aggregate.py"
+                "../scripts/train_partition.py"
