@@ -41,5 +41,7 @@ def test_table_6_4_and_claim(tmp_path):
     # both sides with their epochs, and the aggregator's share of a request
     line = next(line for line in md.splitlines() if "| RecEraser |" in line)
     assert [c.strip() for c in line.split("|")][8:12] == ["30%", "13 / 6", "630", "9"]
+    # no batch timings (unlearning.batch_mode off): the section says so, without the note about its columns
+    assert "(not run: `unlearning.batch_mode` is off)" in md and "after the batch" not in md
     claim = speedup_claims(times, 10)[0]
     assert "| ml-1m | WMF | 630 | 30 | 21.0x | holds |" in claim

@@ -135,9 +135,10 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
              "and I/O included).", "",
              "## Batch unlearning: all R requests at once (beyond the paper)", "",
              pd.DataFrame(batch_rows).to_markdown(index=False) if batch_rows else "(not run: `unlearning.batch_mode` is off)",
-             "",
-             "Recall@20 on test: before deletion, after the sequential requests (only the timed ones deleted), after "
-             "the batch (all R deleted), and Retrain trained without the R requests.", ""]
+             ""]
+    if batch_rows:
+        extra += ["Recall@20 on test: before deletion, after the sequential requests (only the timed ones deleted), "
+                  "after the batch (all R deleted), and Retrain trained without the R requests.", ""]
     write_table(main, stem, "Table 6.4: unlearning time, Retrain vs RecEraser", notes, extra)
     out = pd.DataFrame(long)
     write_atomic(str(stem) + ".csv", out.to_csv(index=False, float_format="%.6g"))
