@@ -3,6 +3,8 @@
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pandas as pd
@@ -228,6 +230,13 @@ def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(paper_plan, dem
     assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ubp", "ibp", "inbp", "bekm")},
                     "train_inbp_K2": False, "preprocess": False,
                     "partition": False}
+
+
+def test_snakefmt_is_clean():
+    # the Snakefile and rules as snakefmt (pinned in the test extras; line length in pyproject.toml) writes them
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/demo.yaml"])

@@ -179,8 +179,12 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
 K_VALUES = list(config["unlearning"]["k_values"])
 SHARD_COUNTS = sorted({K, *K_VALUES})  # every K the experiments train shards for
-AGGREGATOR_FILES = {"model": "aggregator.pt", "sidecar": "aggregator.json", "history": "history.csv",
-                    "metrics": "metrics.csv"}
+AGGREGATOR_FILES = {
+    "model": "aggregator.pt",
+    "sidecar": "aggregator.json",
+    "history": "history.csv",
+    "metrics": "metrics.csv",
+}
 
 
 def aggregations():
@@ -195,8 +199,17 @@ def aggregations():
 
 
 def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLEARN_SEED):
-    return at(UNLEARN, name, dataset=dataset, model=model, seed=seed, partition=partition, k=k,
-              aggregator=aggregator, mode=mode)
+    return at(
+        UNLEARN,
+        name,
+        dataset=dataset,
+        model=model,
+        seed=seed,
+        partition=partition,
+        k=k,
+        aggregator=aggregator,
+        mode=mode,
+    )
 
 
 def unlearn_retrain_file(dataset, model, mode, name, seed=UNLEARN_SEED):

@@ -11,11 +11,11 @@ rule pretrain:
         f"{PRETRAIN}/pretrain.log",
     benchmark:
         f"{PRETRAIN}/benchmark.tsv"
+    conda:
+        "../../envs/recunlearn.yaml"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, "WMF"),
         training=lookup(within=config, dpath="training"),
@@ -37,9 +37,9 @@ rule partition:
         f"{PARTITION}/partition.log",
     benchmark:
         f"{PARTITION}/benchmark.tsv"
-    threads: config["training"]["threads"]
     conda:
         "../../envs/recunlearn.yaml"
+    threads: config["training"]["threads"]
     params:
         options=partition_options,
     script:
@@ -64,11 +64,11 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             f"{SHARD}/train.log",
         benchmark:
             f"{SHARD}/benchmark.tsv"
+        conda:
+            "../../envs/recunlearn.yaml"
         threads: config["training"]["threads"]
         resources:
             gpu=TRAINING_GPUS,
-        conda:
-            "../../envs/recunlearn.yaml"
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
@@ -89,11 +89,11 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             f"{AGGREGATE}/aggregate.log",
         benchmark:
             f"{AGGREGATE}/benchmark.tsv"
+        conda:
+            "../../envs/recunlearn.yaml"
         threads: config["training"]["threads"]
         resources:
             gpu=TRAINING_GPUS,
-        conda:
-            "../../envs/recunlearn.yaml"
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
             aggregation=lookup(within=config, dpath="aggregation"),
@@ -114,13 +114,11 @@ else:
                 train=rules.preprocess.output.train,
                 valid=rules.preprocess.output.valid,
                 test=rules.preprocess.output.test,
-                assignment=at(PARTITION, "assignment.npz", k=_k, partition=_partition, dataset="{dataset}",
-                              seed="{seed}"),
+                assignment=at(
+                    PARTITION, "assignment.npz", k=_k, partition=_partition, dataset="{dataset}", seed="{seed}"
+                ),
             output:
-                **{
-                    key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)]
-                    for key, name in SHARD_FILES.items()
-                },
+                **{key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)] for key, name in SHARD_FILES.items()},
                 **{
                     f"aggregator_{key}": [f"{_sharded}/{a}/{name}" for a in _aggregators]
                     for key, name in AGGREGATOR_FILES.items()
@@ -129,11 +127,11 @@ else:
                 f"{_sharded}/train.log",
             benchmark:
                 f"{_sharded}/train.benchmark.tsv"
+            conda:
+                "../../envs/recunlearn.yaml"
             threads: config["training"]["threads"]
             resources:
                 gpu=TRAINING_GPUS,
-            conda:
-                "../../envs/recunlearn.yaml"
             params:
                 partition=_partition,
                 k=_k,

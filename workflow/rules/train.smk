@@ -14,11 +14,11 @@ rule retrain:
         f"{RETRAIN}/train.log",
     benchmark:
         f"{RETRAIN}/benchmark.tsv"
+    conda:
+        "../../envs/recunlearn.yaml"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
         training=lookup(within=config, dpath="training"),

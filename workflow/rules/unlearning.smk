@@ -36,11 +36,11 @@ rule unlearn:
         f"{UNLEARN}/unlearn.log",
     benchmark:
         f"{UNLEARN}/benchmark.tsv"
+    conda:
+        "../../envs/recunlearn.yaml"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
     params:
         hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
         valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
@@ -69,11 +69,11 @@ rule unlearn_retrain:
         f"{UNLEARN_RETRAIN}/unlearn.log",
     benchmark:
         f"{UNLEARN_RETRAIN}/benchmark.tsv"
+    conda:
+        "../../envs/recunlearn.yaml"
     threads: config["training"]["threads"]
     resources:
         gpu=TRAINING_GPUS,
-    conda:
-        "../../envs/recunlearn.yaml"
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
         training=lookup(within=config, dpath="training"),
