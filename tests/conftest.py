@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,18 +27,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 # A tiny configuration of the whole DAG (one model, K = 3, one timed request): for the interruption and SLURM tests.
-TINY_CONFIG = {
-    "datasets": ["synthetic"],
-    "registry": {"synthetic": {"format": "synthetic", "synthetic": {
-        "n_users": 120, "n_items": 150, "n_communities": 3, "mean_interactions": 20, "min_interactions": 5,
-        "max_interactions": 50}}},
-    "models": ["BPR"],
-    "training": {"device": "cpu", "threads": 1, "gpus": 0, "seeds": [2022]},
-    "hyperparameters": {"BPR": {"max_epochs": 30, "eval_every": 1, "patience": 30, "dim": 16}},
-    "sharding": {"n_shards": 3, "partitions": ["random", "inbp"], "aggregators": ["mean", "att"], "rounds": 5},
-    "aggregation": {"max_epochs": 2},
-    "unlearning": {"n_requests": 3, "n_timed": 1, "n_retrain_timed": 1, "methods": ["RecEraser"], "k_values": [3]},
-}
+TINY_CONFIG = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
 
 
 
@@ -51,8 +41,6 @@ def prepare_workdir(path: Path) -> Path:
 def tiny_reference(tmp_path_factory) -> Path:
     """results/metrics.csv of an uninterrupted local run of TINY_CONFIG with ``sharding.shard_jobs: per_partition``
     (computed once per session)."""
-    import yaml
-
     ref = prepare_workdir(tmp_path_factory.mktemp("reference"))
     # one job per partition here, one per shard in the runs compared with it: the two give the same numbers
     per_partition = {**TINY_CONFIG, "sharding": {**TINY_CONFIG["sharding"], "shard_jobs": "per_partition"}}
