@@ -95,3 +95,18 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
     write_atomic(tmp_path / "x.json", "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
     assert atomic_path(tmp_path / "x.json").name.endswith(".tmp")
+
+
+def test_atomic_write_replaces_on_success_and_leaves_the_old_file_on_failure(tmp_path):
+    from recunlearn.data import atomic_write
+
+    path = tmp_path / "sub" / "out.txt"
+    with atomic_write(path) as tmp:
+        tmp.write_text("first")
+    assert path.read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed mid-write")
+    assert path.read_text() == "first"  # untouched
+    assert sorted(p.name for p in path.parent.iterdir()) == ["out.txt"]  # no temporary left

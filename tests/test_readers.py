@@ -2,7 +2,6 @@
 
 import zipfile
 
-import numpy as np
 import pytest
 
 from recunlearn.readers import DataFormatError, read_raw

@@ -10,6 +10,8 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,16 +85,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> None:
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """The one atomic writer: yields a temporary sibling of ``path`` (its folder made if missing) to write to. When
+    the block ends normally the temporary replaces ``path`` in one rename; whatever goes wrong in it, the temporary
+    is removed and ``path`` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_path(path)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
 def write_json(path: str | Path, obj) -> None:
@@ -100,16 +110,9 @@ def write_json(path: str | Path, obj) -> None:
 
 
 def save_interactions(path: str | Path, x: Interactions) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, user=x.user.astype(np.int32), item=x.item.astype(np.int32),
-                     n_users=np.int64(x.n_users), n_items=np.int64(x.n_items))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, user=x.user.astype(np.int32), item=x.item.astype(np.int32),
+                 n_users=np.int64(x.n_users), n_items=np.int64(x.n_items))
 
 
 def load_interactions(path: str | Path) -> Interactions:

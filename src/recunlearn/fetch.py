@@ -20,6 +20,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
+from .data import write_atomic
 from .datasets import local_path
 
 log = logging.getLogger(__name__)
@@ -181,11 +182,6 @@ def _trust_on_first_use(record: Path, url: str, sha256: str, local: bool = False
                 f"delete {record} if the source legitimately changed"
             )
         log.warning("%s changed since it was last copied (sha256 %s, now %s): using the new file", url, want, sha256)
-    tmp = record.with_name(record.name + ".tmp")
-    try:
-        tmp.write_text(f"{sha256}  {url}\n")
-        os.replace(tmp, record)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(record, f"{sha256}  {url}\n")
     if not local:
         log.warning("%s has no published checksum: recorded sha256 %s in %s (trust on first use)", url, sha256, record)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .data import atomic_path, write_atomic  # noqa: E402
+from .data import atomic_write, write_atomic  # noqa: E402
 from .experiments import PAPER_NAMES  # noqa: E402
 from .stats import mean_std  # noqa: E402
 from .tables import BASE_MODELS, read_metrics  # noqa: E402
@@ -81,8 +81,6 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
 def save_figure(fig, stem) -> None:
     """``<stem>.png`` and ``<stem>.pdf``, each written atomically; closes the figure."""
     for ext in ("png", "pdf"):
-        path = f"{stem}.{ext}"
-        tmp = atomic_path(path)
-        fig.savefig(tmp, dpi=150, format=ext)
-        tmp.replace(path)
+        with atomic_write(f"{stem}.{ext}") as tmp:
+            fig.savefig(tmp, dpi=150, format=ext)
     plt.close(fig)

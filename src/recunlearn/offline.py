@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from .data import atomic_write
 
 REQUIREMENT = "recbole==1.2.1"
 MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
@@ -61,32 +62,22 @@ def extract_u_data(wheel: str | Path, target: str | Path, sha256: str = SHA256) 
     Raises OfflineError when the wheel is not a zip, lacks the member, or the result's sha256 is not ``sha256``
     (no file is left at ``target`` then, nor any temporary).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
     try:
-        sha, lines = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(wheel) as zf:
-            os.fchmod(out.fileno(), 0o644)  # mkstemp creates it 0600
+        with atomic_write(target) as tmp, open(tmp, "wb") as out, zipfile.ZipFile(wheel) as zf:
             if MEMBER not in zf.namelist():
                 raise OfflineError(f"{wheel}: no member {MEMBER} (is it the recbole 1.2.1 wheel?)")
+            sha, lines = hashlib.sha256(), 0
             with zf.open(MEMBER) as src:
                 src.readline()  # the header line
                 for line in src:
                     out.write(line)
                     sha.update(line)
                     lines += 1
-        if sha.hexdigest() != sha256.lower():
-            raise OfflineError(f"{wheel}!{MEMBER}: sha256 mismatch: expected {sha256.lower()}, got {sha.hexdigest()} "
-                               f"(nothing written)")
-        os.replace(tmp, target)
+            if sha.hexdigest() != sha256.lower():  # raised inside the block: nothing replaces target
+                raise OfflineError(f"{wheel}!{MEMBER}: sha256 mismatch: expected {sha256.lower()}, got "
+                                   f"{sha.hexdigest()} (nothing written)")
     except zipfile.BadZipFile as exc:
-        tmp.unlink(missing_ok=True)
         raise OfflineError(f"{wheel}: not a valid wheel (zip) file: {exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return lines
 
 
