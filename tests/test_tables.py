@@ -166,6 +166,16 @@ def test_table_6_3_reads_per_evaluation_files_with_their_seeds(tmp_path):
     assert rec["n_seeds"] == 3 and rec["significant"] == "**"
 
 
+def test_table_6_3_keeps_a_model_the_paper_does_not_have(tmp_path):
+    """A user's own base model is shown after the paper's three, with no paper numbers, never dropped."""
+    rows = pd.concat([metric_rows(model="NGCF"), metric_rows(model="BPR")], ignore_index=True)
+    long = table_6_3(write_metrics(tmp_path / "metrics.csv", rows), PAPER_6_3, tmp_path / "t63", 10)
+    assert list(dict.fromkeys(long["model"])) == ["BPR", "NGCF"]
+    ngcf = long[long["model"] == "NGCF"]
+    assert len(ngcf) == len(long[long["model"] == "BPR"]) and ngcf["paper"].isna().all()
+    assert "NGCF" in (tmp_path / "t63.md").read_text()
+
+
 def test_gather_adds_the_seed(tmp_path):
     rows = metric_rows().drop(columns="seed")
     a, b, pop = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "pop.csv"

@@ -162,3 +162,13 @@ def test_audit_fails_on_a_sidecar_without_file_hash_and_on_a_missing_aggregator(
     (tmp_path / "unlearn_sequential" / "aggregator.pt").unlink()
     with pytest.raises(RuntimeError, match=r"aggregator\.pt: the served aggregator is missing"):
         audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")
+
+
+def test_unlearning_steps_of_both_modes_and_an_unknown_one():
+    from recunlearn.unlearn import unlearning_steps
+
+    rows = np.array([7, 3, 9])
+    assert unlearning_steps("sequential", rows, 2) == [[7], [3]]
+    assert unlearning_steps("batch", rows, 2) == [[7, 3, 9]]
+    with pytest.raises(ValueError, match="unknown unlearning mode 'bacth'"):
+        unlearning_steps("bacth", rows, 2)

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from .data import atomic_write, write_atomic  # noqa: E402
 from .experiments import PAPER_NAMES  # noqa: E402
 from .stats import mean_std  # noqa: E402
-from .tables import BASE_MODELS, read_metrics  # noqa: E402
+from .tables import model_order, read_metrics  # noqa: E402
 
 SPECS = {
     "fig_6_2": ("partition", "att", "Fig. 6.2: partition strategies under AttAgg"),
@@ -43,7 +43,7 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
     data = []
     for ax, dataset in zip(axes[0], datasets):
         d = m[m["dataset"] == dataset]
-        models = [b for b in BASE_MODELS if b in set(d["model"])]
+        models = model_order(d["model"])
         x = np.arange(len(models))
         for j, v in enumerate(variants):
             stats = [mean_std(d[(d["model"] == b) & (d[vary] == v)]["value"]) for b in models]

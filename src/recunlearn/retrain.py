@@ -13,7 +13,7 @@ from .data import load_interactions, write_atomic
 from .metrics import embedding_scorer, evaluate_splits
 from .models import model_config
 from .results import write_rows
-from .train import fit, resolve_device
+from .train import fit, setup_torch
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,7 @@ def run_retrain(model_name: str, params: dict, data: dict, out: dict, dataset: s
                 threads: int = 1, ks=(10, 20, 50), batch_users: int = 1024) -> dict:
     """Train ``model_name`` on ``data['train']``, keep the best by validation, write the model, its sidecar,
     the training history and the metric rows (``out``: model, sidecar, history, metrics paths)."""
-    torch.set_num_threads(max(1, int(threads)))
-    dev = resolve_device(device)
+    dev = setup_torch(threads, device)
     cfg = model_config(model_name, params)
     train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
     result = fit(model_name, cfg, train, valid, seed, dev, label=f"{dataset}/{model_name}/retrain")

@@ -23,7 +23,7 @@ from .metrics import embedding_scorer, evaluate_splits
 from .models import MODELS, model_config
 from .partition import partition
 from .results import write_rows
-from .train import fit, resolve_device
+from .train import fit, setup_torch
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
-def _setup(threads: int, device: str) -> torch.device:
-    torch.set_num_threads(max(1, int(threads)))
-    return resolve_device(device)
-
-
 def _save_embeddings(model, path) -> None:
     with torch.no_grad():
         p, q = model.embeddings()
@@ -50,7 +45,7 @@ def _save_embeddings(model, path) -> None:
 def run_pretrain(params: dict, data: dict, out: dict, dataset: str, seed: int, device: str = "auto",
                  threads: int = 1) -> dict:
     """WMF on the whole training set; its embeddings are used only to partition (docs/method.md, section 5)."""
-    dev = _setup(threads, device)
+    dev = setup_torch(threads, device)
     cfg = model_config("WMF", params)
     train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
     res = fit("WMF", cfg, train, valid, seed, dev, label=f"{dataset}/pretrain")
@@ -126,7 +121,7 @@ def train_submodel(model_name: str, params: dict, shard_data: Interactions, vali
 def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard: int, out: dict, dataset: str,
               seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
               valid_mode: str = "users") -> dict:
-    dev = _setup(threads, device)
+    dev = setup_torch(threads, device)
     train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
     part = shard_interactions(train, assignment_path, shard)
     cfg, res = train_submodel(model_name, params, part, valid, seed, dev,
@@ -209,7 +204,7 @@ def run_aggregate(kind: str, model_name: str, base_params: dict, agg_params: dic
                   data: dict, out: dict, dataset: str, partition_name: str, k: int, seed: int,
                   device: str = "auto", threads: int = 1, ks=(10, 20, 50), batch_users: int = 1024) -> dict:
     """Aggregate K sub-models (``submodels``: their embeddings and sidecar paths); evaluate; write artefacts."""
-    dev = _setup(threads, device)
+    dev = setup_torch(threads, device)
     train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
     t0 = time.perf_counter()

@@ -16,10 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .data import write_atomic  # noqa: E402
 from .experiments import method_name  # noqa: E402
 from .figures import save_figure  # noqa: E402
-from .tables import BASE_MODELS, read_metrics, write_table  # noqa: E402
+from .tables import model_order, read_metrics, write_table  # noqa: E402
 
 # the layout of workflow/rules/common.smk (results/<dataset>/<model>/seed<seed>/...); seed<seed>/ is optional here
 _SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?:seed(?P<seed>\d+)/)?(?P<partition>[a-z]+)_K"
@@ -139,9 +138,9 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     if batch_rows:
         extra += ["Recall@20 on test: before deletion, after the sequential requests (only the timed ones deleted), "
                   "after the batch (all R deleted), and Retrain trained without the R requests.", ""]
-    write_table(main, stem, "Table 6.4: unlearning time, Retrain vs RecEraser", notes, extra)
     out = pd.DataFrame(long)
-    write_atomic(str(stem) + ".csv", out.to_csv(index=False, float_format="%.6g"))
+    write_table(main, stem, "Table 6.4: unlearning time, Retrain vs RecEraser", notes, extra,
+                csv=out.to_csv(index=False, float_format="%.6g"))
     return out
 
 
@@ -172,7 +171,7 @@ def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
     plotted = []
     for ax, dataset in zip(axes[0], datasets):
         right = ax.twinx()
-        for j, model in enumerate(b for b in BASE_MODELS if b in set(t[t["dataset"] == dataset]["model"])):
+        for j, model in enumerate(model_order(t[t["dataset"] == dataset]["model"])):
             tm = t[(t["dataset"] == dataset) & (t["model"] == model)].sort_values("k")
             rm = m[(m["dataset"] == dataset) & (m["model"] == model)].groupby("n_shards")["value"].mean()
             ks = tm["k"].tolist()

@@ -33,6 +33,12 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def setup_torch(threads: int, device: str) -> torch.device:
+    """What every training job does first: its CPU threads, then its device (``resolve_device``)."""
+    torch.set_num_threads(max(1, int(threads)))
+    return resolve_device(device)
+
+
 def make_optimizer(cfg: ModelConfig, params):
     """torch.optim's Adagrad / Adam / SGD updates, from ``optim`` (the same arithmetic, without torch.optim's
     import of torch._dynamo at every job's start)."""

@@ -25,8 +25,8 @@ from .experiments import method_name
 from .metrics import embedding_scorer, evaluate_splits
 from .models import model_config
 from .results import write_rows
-from .sharded import _setup, file_sha256, load_submodels, shard_interactions, train_aggregator, train_submodel
-from .train import fit
+from .sharded import file_sha256, load_submodels, shard_interactions, train_aggregator, train_submodel
+from .train import fit, setup_torch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,16 @@ def without(x: Interactions, rows: np.ndarray) -> Interactions:
     return Interactions(x.user[keep], x.item[keep], x.n_users, x.n_items)
 
 
+def unlearning_steps(mode: str, rows: np.ndarray, n_timed: int) -> list[list[int]]:
+    """The training rows deleted at each step: sequential, one request per step for the first ``n_timed``
+    requests (each step also keeps the earlier deletions); batch, all R requests in one step."""
+    if mode == "sequential":
+        return [[int(r)] for r in rows[:n_timed]]
+    if mode == "batch":
+        return [[int(r) for r in rows]]
+    raise ValueError(f"unknown unlearning mode '{mode}' (expected sequential or batch)")
+
+
 def _assignment(path) -> np.ndarray:
     with np.load(path) as z:
         return z["shard"].astype(np.int64)
@@ -63,16 +73,11 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
     """Unlearn the requests from a sharded model (``mode`` sequential or batch); write times, metrics, the
     retrained artefacts under ``out['dir']`` and the manifest of the served model (``out['served']``).
     ``base_params`` and ``valid_mode`` must be those the sub-models were trained with (exactness)."""
-    dev = _setup(threads, device)
+    dev = setup_torch(threads, device)
     train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
     assign = _assignment(assignment_path)
     requests = pd.read_csv(requests_csv)
-    if mode == "sequential":
-        steps = [[int(r)] for r in requests["row"].to_numpy()[:n_timed]]
-    elif mode == "batch":
-        steps = [requests["row"].to_numpy().astype(int).tolist()]
-    else:
-        raise ValueError(f"unknown unlearning mode '{mode}' (expected sequential or batch)")
+    steps = unlearning_steps(mode, requests["row"].to_numpy(), n_timed)
     out_dir = Path(out["dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
@@ -157,10 +162,9 @@ def unlearn_retrain(mode: str, model_name: str, params: dict, data: dict, reques
                     batch_users: int = 1024) -> pd.DataFrame:
     """Retrain from scratch without the request(s): sequential (each of the first ``n_timed`` requests, cumulative)
     or batch (all R at once, the reference for batch unlearning)."""
-    dev = _setup(threads, device)
+    dev = setup_torch(threads, device)
     train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
-    rows_all = pd.read_csv(requests_csv)["row"].to_numpy().astype(int)
-    steps = [[int(r)] for r in rows_all[:n_timed]] if mode == "sequential" else [rows_all.tolist()]
+    steps = unlearning_steps(mode, pd.read_csv(requests_csv)["row"].to_numpy(), n_timed)
     cfg = model_config(model_name, params)
     deleted, times = [], []
     for step, rows in enumerate(steps):
