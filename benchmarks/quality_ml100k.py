@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from recunlearn.config import hyperparameters, submodel_hyperparameters, validate_config  # noqa: E402
-from recunlearn.experiments import method_name  # noqa: E402
+from recunlearn.experiments import method_name, partition_options  # noqa: E402
 from recunlearn.stats import paired_t_test  # noqa: E402
 
 COMBOS = {"random": ["mean", "att"], "ubp": ["att"], "ibp": ["att"], "inbp": ["mean", "static", "att"],
@@ -79,8 +79,7 @@ def run_one(args) -> pd.DataFrame:
     s = config["sharding"]
     sub = submodel_hyperparameters(config, dataset, model)
     for name, aggregators in COMBOS.items():
-        opts = ({} if name == "random" else {"rounds": s["bekm_rounds"]} if name == "bekm"
-                else {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]})
+        opts = partition_options(name, s)
         assign, _ = partition(name, train, k, seed, user_emb=user_emb, item_emb=item_emb, **opts)
         ps, qs = [], []
         for i in range(k):

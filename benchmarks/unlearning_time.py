@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality_ml100k import load_config  # noqa: E402
 
 from recunlearn.config import hyperparameters, submodel_hyperparameters  # noqa: E402
-from recunlearn.experiments import METHODS  # noqa: E402
+from recunlearn.experiments import METHODS, partition_options  # noqa: E402
 
 # ml-1m's shape (6,040 users, 3,706 items, ~1M ratings) from the demo's generator (docs/synthetic.md)
 ML1M_SIZED = {"n_users": 6040, "n_items": 3706, "n_communities": 64, "mean_interactions": 165,
@@ -98,8 +98,7 @@ def run(dataset: str, config: dict, models: list[str], methods: list[str], n_tim
             pdir = work / f"{part}_K{k}"
             assignment = pdir / "assignment.npz"
             if not assignment.exists():
-                opts = ({} if part == "random" else {"rounds": s["bekm_rounds"]} if part == "bekm"
-                        else {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]})
+                opts = partition_options(part, s)
                 pdir.mkdir(parents=True, exist_ok=True)
                 run_partition(part, k, data, pre["embeddings"], {"assignment": assignment, "stats": pdir / "stats.json"},
                               seed, opts, dataset)

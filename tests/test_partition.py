@@ -79,3 +79,18 @@ def test_scalar_centroid_bug_option_changes_the_result():
     good, _ = partition("inbp", train, 4, seed=3, user_emb=ue, item_emb=ie)
     bad, _ = partition("inbp", train, 4, seed=3, user_emb=ue, item_emb=ie, scalar_bug=True)
     assert not np.array_equal(good, bad)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_each_partition_declares_the_options_it_takes(name):
+    """The workflow and the benchmarks pass a partition exactly the options it declares (experiments.py)."""
+    from recunlearn.experiments import PARTITION_OPTIONS, partition_options
+
+    assert set(PARTITION_OPTIONS) == set(ALGORITHMS)
+    sharding = {"slack": 1.5, "rounds": 3, "bekm_rounds": 2, "scalar_centroid_bug": False}
+    options = partition_options(name, sharding)
+    train, ue, ie, _, _ = planted()
+    shard, _ = partition(name, train, 4, seed=1, user_emb=ue, item_emb=ie, **options)  # every option is accepted
+    assert len(shard) == len(train)
+    with pytest.raises(ValueError, match="unknown partition 'kmeans'"):
+        partition_options("kmeans", sharding)

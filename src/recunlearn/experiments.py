@@ -11,6 +11,24 @@ PAPER_NAMES = {"random": "Random", "ubp": "UBP", "ibp": "IBP", "inbp": "InBP", "
                "mean": "MeanAgg", "static": "StaticAgg", "att": "AttAgg"}
 
 
+# The options each partition algorithm takes (``partition.partition(name, ..., **options)``), and the
+# ``sharding`` config key each is read from (docs/method.md, section 6).
+PARTITION_OPTIONS = {
+    "random": {},
+    "ubp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
+    "ibp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
+    "inbp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
+    "bekm": {"rounds": "bekm_rounds"},
+}
+
+
+def partition_options(name: str, sharding: dict) -> dict:
+    """The options of partition ``name`` from the ``sharding`` section of the config."""
+    if name not in PARTITION_OPTIONS:
+        raise ValueError(f"unknown partition '{name}' (expected one of: {', '.join(PARTITION_OPTIONS)})")
+    return {option: sharding[key] for option, key in PARTITION_OPTIONS[name].items()}
+
+
 def method_name(partition: str, aggregator: str) -> str:
     """The paper's name of a combination, or ``<partition>+<aggregator>`` for an ablation."""
     for name, combo in METHODS.items():

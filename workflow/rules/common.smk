@@ -24,7 +24,7 @@ os.environ.update(
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
-from recunlearn.experiments import METHODS, combinations
+from recunlearn.experiments import METHODS, combinations, partition_options
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -139,14 +139,9 @@ def raw_members(wildcards):
     return [s.get("member") for s in spec["sources"]]
 
 
-def partition_options(wildcards):
-    """Options of a partition algorithm, from config['sharding']."""
-    s = config["sharding"]
-    if wildcards.partition == "random":
-        return {}
-    if wildcards.partition == "bekm":
-        return {"rounds": s["bekm_rounds"]}
-    return {"slack": s["slack"], "rounds": s["rounds"], "scalar_bug": s["scalar_centroid_bug"]}
+def partition_params(wildcards):
+    """Options of a partition algorithm, from config['sharding'] (each algorithm declares its own: experiments.py)."""
+    return partition_options(wildcards.partition, config["sharding"])
 
 
 SHARD_FILES = {"model": "model.pt", "embeddings": "embeddings.pt", "sidecar": "model.json", "history": "history.csv"}

@@ -41,7 +41,7 @@ rule partition:
         "../../envs/recunlearn.yaml"
     threads: config["training"]["threads"]
     params:
-        options=partition_options,
+        options=partition_params,
     script:
         "../scripts/partition.py"
 
