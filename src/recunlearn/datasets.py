@@ -170,8 +170,10 @@ def check_dataset(name: str, spec: dict, split: dict | None = None) -> None:
     if fmt == "synthetic":
         if sources:
             raise ValueError(f"config key 'registry.{name}.sources': a synthetic dataset takes no sources")
-        syn = spec.get("synthetic", {})
-        if syn.get("min_interactions", 20) > syn.get("max_interactions", 500):
+        from .synthetic import SyntheticConfig  # its defaults are the defaults
+
+        syn = {**vars(SyntheticConfig()), **spec.get("synthetic", {})}
+        if syn["min_interactions"] > syn["max_interactions"]:
             raise ValueError(
                 f"config key 'registry.{name}.synthetic': min_interactions must not exceed max_interactions"
             )

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from .data import atomic_path, write_atomic
+from .data import atomic_write, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +139,8 @@ def write_synthetic(params: dict, tsv_path, communities_path) -> dict:
     lines.write("user\titem\n")
     np.savetxt(lines, np.column_stack([out["user"], out["item"]]), fmt="%d", delimiter="\t")
     write_atomic(tsv_path, lines.getvalue())
-    tmp = atomic_path(communities_path)
-    with open(tmp, "wb") as fh:
+    with atomic_write(communities_path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **{k: v for k, v in out.items() if k not in ("user", "item")})
-    os.replace(tmp, communities_path)
     log.info(
         "synthetic: %d users x %d items, %d interactions (density %.4f), %d communities, taste %.2g, seed %d",
         cfg.n_users, cfg.n_items, len(out["user"]), len(out["user"]) / (cfg.n_users * cfg.n_items),
