@@ -170,7 +170,7 @@ def check_dataset(name: str, spec: dict, split: dict | None = None) -> None:
     if fmt == "synthetic":
         if sources:
             raise ValueError(f"config key 'registry.{name}.sources': a synthetic dataset takes no sources")
-        from .synthetic import SyntheticConfig  # its defaults are the defaults
+        from .synthetic import SyntheticConfig  # its defaults; imported here, as it loads numpy and pandas
 
         syn = {**vars(SyntheticConfig()), **spec.get("synthetic", {})}
         if syn["min_interactions"] > syn["max_interactions"]:

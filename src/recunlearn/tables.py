@@ -129,6 +129,8 @@ def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | 
 
 MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser"]
 BASE_MODELS = ["BPR", "WMF", "LightGCN"]  # the paper's order; a model of a user's own comes after them
+METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
+BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
 
 
 def model_order(models) -> list[str]:
@@ -136,8 +138,6 @@ def model_order(models) -> list[str]:
     figures show every model a run trained, never only the paper's."""
     rank = {m: i for i, m in enumerate(BASE_MODELS)}
     return sorted(set(models), key=lambda m: (rank.get(m, len(rank)), m))
-METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
-BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
 
 
 def _test_rows(metrics: pd.DataFrame, n_shards: int) -> pd.DataFrame:

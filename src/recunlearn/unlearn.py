@@ -56,7 +56,7 @@ def unlearning_steps(mode: str, rows: np.ndarray, n_timed: int) -> list[list[int
     if mode == "sequential":
         return [[int(r)] for r in rows[:n_timed]]
     if mode == "batch":
-        return [[int(r) for r in rows]]
+        return [np.asarray(rows, dtype=np.int64).tolist()]
     raise ValueError(f"unknown unlearning mode '{mode}' (expected sequential or batch)")
 
 

@@ -173,7 +173,6 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
 
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
 K_VALUES = list(config["unlearning"]["k_values"])
-SHARD_COUNTS = sorted({K, *K_VALUES})  # every K the experiments train shards for
 AGGREGATOR_FILES = {
     "model": "aggregator.pt",
     "sidecar": "aggregator.json",

@@ -106,6 +106,7 @@ else:
     # one rule per partition and K, since a rule's outputs are fixed patterns: its K shards, then its aggregators
     for (_k, _partition), _aggregators in aggregations().items():
         _sharded = SHARDED.replace("{k}", str(_k)).replace("{partition}", _partition)
+        _partition_dir = PARTITION.replace("{k}", str(_k)).replace("{partition}", _partition)
 
         rule:
             name:
@@ -114,9 +115,7 @@ else:
                 train=rules.preprocess.output.train,
                 valid=rules.preprocess.output.valid,
                 test=rules.preprocess.output.test,
-                assignment=at(
-                    PARTITION, "assignment.npz", k=_k, partition=_partition, dataset="{dataset}", seed="{seed}"
-                ),
+                assignment=f"{_partition_dir}/assignment.npz",
             output:
                 **{key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)] for key, name in SHARD_FILES.items()},
                 **{
