@@ -9,7 +9,7 @@ import torch
 from recunlearn.artefacts import load_state, save_state
 from recunlearn.config import load_yaml
 from recunlearn.data import Interactions, split_per_user
-from recunlearn.models import MODELS, model_config
+from recunlearn.models import MODELS, model_class, model_config
 from recunlearn.models.lightgcn import SymmetricSpMM, normalized_adjacency
 from recunlearn.sampling import NegativeSampler, user_batches
 from recunlearn.synthetic import SyntheticConfig, generate
@@ -58,7 +58,7 @@ def test_absent_users_and_items_keep_their_initial_embedding(name):
     shard = Interactions(train.user[keep], train.item[keep], train.n_users, train.n_items)
     cfg = model_config(name, FAST)
     torch.manual_seed(3)
-    init = MODELS[name][0](shard.n_users, shard.n_items, cfg, shard).state_dict()
+    init = model_class(name)(shard.n_users, shard.n_items, cfg, shard).state_dict()
     trained = fit(name, cfg, shard, valid, seed=3).model.state_dict()
     for key in ("user_emb", "item_emb"):
         n_absent = 10 if key == "user_emb" else 15
@@ -86,7 +86,7 @@ def test_checkpoint_round_trip(tmp_path):
     res = fit("LightGCN", model_config("LightGCN", FAST), train, valid, seed=0)
     save_state(res.model.state_dict(), tmp_path / "model.pt")
     state = load_state(tmp_path / "model.pt")  # torch.load(weights_only=True)
-    fresh = MODELS["LightGCN"][0](60, 90, model_config("LightGCN", FAST), train)
+    fresh = model_class("LightGCN")(60, 90, model_config("LightGCN", FAST), train)
     fresh.load_state_dict(state)
     fresh.eval()
     with torch.no_grad():
@@ -136,10 +136,37 @@ def test_device_auto_and_unknown_hyperparameter():
         model_config("WMF", {"c1": 0.3})
 
 
-def test_dataclass_defaults_match_the_schema():
+def test_the_schema_takes_each_model_from_its_config_dataclass():
+    """One source of defaults: the schema file names no model; its hyper-parameter sections are generated from the
+    config dataclasses, with their defaults, types and constraints (a hand-checked sample)."""
+    from recunlearn.config import load_schema
+
+    text = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    assert "n_layers" not in text and "keep probability of the dropout on user" not in text
+    hp = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")["properties"]["hyperparameters"]["properties"]
+    assert set(hp) == set(MODELS)
+    for name, entry in MODELS.items():
+        assert {k: v["default"] for k, v in hp[name]["properties"].items()} == {
+            f.name: f.default for f in dataclasses.fields(entry.config)}
+    assert hp["WMF"]["properties"]["c0"] == {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2,
+                                             "description": "weight of missing entries (0.2 MovieLens, 0.05 yelp2018 "
+                                                            "in the authors' code)"}
+    assert hp["LightGCN"]["properties"]["optimizer"]["default"] == "adam"
+    assert hp["LightGCN"]["properties"]["optimizer"]["enum"] == ["adagrad", "adam", "sgd"]
+    assert hp["BPR"]["properties"]["dim"] == {"type": "integer", "minimum": 1, "default": 64,
+                                             "description": "embedding size d"}
+
+
+def test_aggregation_and_synthetic_defaults_match_their_dataclasses():
+    """The schema's aggregation and synthetic sections state the defaults of AggregatorConfig and SyntheticConfig."""
+    from recunlearn.aggregate import AggregatorConfig
+
     schema = load_yaml(ROOT / "workflow" / "schemas" / "config.schema.yaml")
-    hp = schema["properties"]["hyperparameters"]["properties"]
-    for name, (_, cfg_cls) in MODELS.items():
-        fields = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
-        documented = {k: v["default"] for k, v in hp[name]["properties"].items()}
-        assert fields == documented, name
+    for section, cls in ((schema["properties"]["aggregation"], AggregatorConfig), (schema["$defs"]["synthetic"],
+                                                                                 SyntheticConfig)):
+        documented = {k: v["default"] for k, v in section["properties"].items() if "default" in v}
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        assert documented, section
+        assert {k: defaults[k] for k in documented} == documented, section
+
+

@@ -22,9 +22,10 @@ from torch import nn
 
 from .data import Interactions
 from .losses import bpr_loss, wmf_efficient_loss
-from .models.base import ModelConfig, Recommender
+from .models import ModelConfig
+from .models.base import Recommender
+from .registry import AGGREGATORS, lookup, resolve
 
-AGGREGATORS = ("mean", "static", "att")
 # a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
 # most this many entries per training pair (both ways give the same loss; the matrix is a single matmul)
 SCORE_MATRIX_PER_PAIR = 32
@@ -233,10 +234,8 @@ class AttAgg(_Aggregator):
         return self.attention(self.transform(self.sub_q.index_select(1, idx)), self.W2, self.h2)
 
 
-CLASSES = {"mean": MeanAgg, "static": StaticAgg, "att": AttAgg}
-
-
-def build(kind: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str, c0: float = 0.2):
-    if kind not in CLASSES:
-        raise ValueError(f"unknown aggregator '{kind}' (expected one of: {', '.join(AGGREGATORS)})")
-    return CLASSES[kind](sub_p, sub_q, cfg, train, loss=loss, c0=c0)
+def build(kind: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str = "bpr", **loss_options):
+    """Aggregator ``kind`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with the base
+    model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0)."""
+    cls = resolve(lookup(AGGREGATORS, "aggregator", kind).impl)
+    return cls(sub_p, sub_q, cfg, train, loss=loss, **loss_options)

@@ -8,6 +8,7 @@ The schema (``workflow/schemas/config.schema.yaml``) is the documentation of eve
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,48 @@ def _format_error(err, root: dict) -> str:
     return msg
 
 
+_JSON_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
+
+
+def dataclass_schema(cls, description: str = "") -> dict:
+    """The JSON schema of a config dataclass: one property per field, with the field's default (the one source of
+    defaults), its type and the description and constraints of its metadata (``models.hparams.hp``)."""
+    props = {}
+    for f in dataclasses.fields(cls):
+        meta = dict(f.metadata)
+        prop = {} if "enum" in meta else {"type": _JSON_TYPES[str(f.type)]}
+        props[f.name] = {**prop, **{k: v for k, v in meta.items() if k != "description"}, "default": f.default,
+                         "description": meta.get("description", f.name)}
+    return {"type": "object", "description": description, "additionalProperties": False, "default": {},
+            "properties": props}
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    """The config schema: ``schema_path`` with what the registries hold filled in (``registry.py``): the model,
+    partition and aggregator enums and each model's ``hyperparameters`` section, generated from its config
+    dataclass."""
+    from .models import MODELS  # registers the model files (torch-free)
+    from .registry import AGGREGATORS, PARTITIONS
+
+    schema = load_yaml(schema_path)
+    props = schema["properties"]
+    props["models"]["items"] = {"enum": list(MODELS)}
+    props["hyperparameters"]["properties"] = {name: dataclass_schema(e.config, e.description)
+                                              for name, e in MODELS.items()}
+    props["dataset_hyperparameters"]["additionalProperties"]["properties"] = {name: {"type": "object"}
+                                                                              for name in MODELS}
+    sharding = props["sharding"]["properties"]
+    sharding["submodel_hyperparameters"]["properties"] = {
+        name: {"type": "object", "description": f"overrides of hyperparameters.{name} for {name}'s sub-models"}
+        for name in MODELS}
+    sharding["partitions"]["items"] = {"enum": list(PARTITIONS)}
+    sharding["aggregators"]["items"] = {"enum": list(AGGREGATORS)}
+    return schema
+
+
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     """Fill in the schema's defaults (in place) and raise ConfigError on the first problem, in one line."""
-    schema = load_yaml(schema_path)
+    schema = load_schema(schema_path)
     _validate(config, schema, schema)
     _check_semantics(config)
     for dataset, per_model in config.get("dataset_hyperparameters", {}).items():

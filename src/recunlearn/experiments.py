@@ -6,27 +6,16 @@ Fig. 6.2 runs RecEraser's aggregator over each partition; Fig. 6.3 runs each agg
 
 from __future__ import annotations
 
+from .registry import PARTITIONS, lookup
+
 METHODS = {"SISA": ("random", "mean"), "GraphEraser": ("bekm", "static"), "RecEraser": ("inbp", "att")}
-PAPER_NAMES = {"random": "Random", "ubp": "UBP", "ibp": "IBP", "inbp": "InBP", "bekm": "BEKM",
-               "mean": "MeanAgg", "static": "StaticAgg", "att": "AttAgg"}
-
-
-# The options each partition algorithm takes (``partition.partition(name, ..., **options)``), and the
-# ``sharding`` config key each is read from (docs/method.md, section 6).
-PARTITION_OPTIONS = {
-    "random": {},
-    "ubp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
-    "ibp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
-    "inbp": {"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"},
-    "bekm": {"rounds": "bekm_rounds"},
-}
 
 
 def partition_options(name: str, sharding: dict) -> dict:
-    """The options of partition ``name`` from the ``sharding`` section of the config."""
-    if name not in PARTITION_OPTIONS:
-        raise ValueError(f"unknown partition '{name}' (expected one of: {', '.join(PARTITION_OPTIONS)})")
-    return {option: sharding[key] for option, key in PARTITION_OPTIONS[name].items()}
+    """The options of partition ``name`` from the ``sharding`` section of the config (each partition declares
+    which config key each of its options is read from: ``registry.register_partition``)."""
+    options = lookup(PARTITIONS, "partition", name).options
+    return {option: sharding[key] for option, key in options.items()}
 
 
 def method_name(partition: str, aggregator: str) -> str:

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .data import atomic_write, write_atomic  # noqa: E402
-from .experiments import PAPER_NAMES  # noqa: E402
+from .registry import paper_name  # noqa: E402
 from .stats import mean_std  # noqa: E402
 from .tables import model_order, read_metrics  # noqa: E402
 
@@ -49,16 +49,16 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
             stats = [mean_std(d[(d["model"] == b) & (d[vary] == v)]["value"]) for b in models]
             means = [s[0] for s in stats]
             errs = [s[1] if s[2] > 1 else 0.0 for s in stats]
-            ax.bar(x + (j - (len(variants) - 1) / 2) * width, means, width, label=PAPER_NAMES.get(v, v),
+            ax.bar(x + (j - (len(variants) - 1) / 2) * width, means, width, label=paper_name(v),
                    color=colors(j), yerr=errs if any(s[2] > 1 for s in stats) else None, capsize=3,
                    error_kw={"elinewidth": 1})
             for b_i, b in enumerate(models):
-                pv = paper[(paper["dataset"] == dataset) & (paper["model"] == b) & (paper["variant"] == PAPER_NAMES.get(v, v))]
+                pv = paper[(paper["dataset"] == dataset) & (paper["model"] == b) & (paper["variant"] == paper_name(v))]
                 if not pv.empty:
                     ax.plot(x[b_i] + (j - (len(variants) - 1) / 2) * width, pv["value"].iloc[0], marker="_",
                             color="black", markersize=14, mew=2)
                 mean, std, n = stats[b_i]
-                data.append({"dataset": dataset, "model": b, "variant": PAPER_NAMES.get(v, v), "metric": metric,
+                data.append({"dataset": dataset, "model": b, "variant": paper_name(v), "metric": metric,
                              "k": k, "mean": mean, "std": std, "n_seeds": n,
                              "paper": pv["value"].iloc[0] if not pv.empty else float("nan")})
         ax.set_xticks(x, models)

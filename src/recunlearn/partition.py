@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from .data import Interactions
+from .registry import PARTITIONS, lookup, resolve
 
 log = logging.getLogger(__name__)
 
-ALGORITHMS = ("random", "ubp", "ibp", "inbp", "bekm")
 
 
 def capped_assignment(dist, cap: int, overwrite: bool = False) -> np.ndarray:
@@ -213,9 +213,6 @@ def inbp(train: Interactions, k: int, seed: int, user_emb: np.ndarray, item_emb:
     return shard, {"rounds": r, "converged": converged, "cap": cap, "unit": "interaction"}
 
 
-FUNCTIONS = {"random": random_partition, "ubp": ubp, "ibp": ibp, "inbp": inbp, "bekm": bekm}
-
-
 def shard_stats(train: Interactions, shard: np.ndarray, k: int) -> dict:
     sizes = np.bincount(shard, minlength=k)
 
@@ -231,13 +228,10 @@ def shard_stats(train: Interactions, shard: np.ndarray, k: int) -> dict:
     }
 
 
-# what each partition deals out to the K shards: a shard needs at least one of them
-UNITS = {"random": "interactions", "inbp": "interactions", "ubp": "users", "bekm": "users", "ibp": "items"}
-
-
 def check_fillable(name: str, train: Interactions, k: int) -> None:
-    """Raise ValueError in one line naming K, the partition and the count when K shards cannot all be filled."""
-    unit = UNITS[name]
+    """Raise ValueError in one line naming K, the partition and the count when K shards cannot all be filled (each
+    partition deals out its registered ``unit`` to the K shards: a shard needs at least one)."""
+    unit = lookup(PARTITIONS, "partition", name).unit
     count = {"interactions": len(train), "users": len(np.unique(train.user)), "items": len(np.unique(train.item))}[unit]
     if not 1 <= k <= count:
         raise ValueError(f"partition '{name}' with K = {k} shards: the training set has {count} {unit} and '{name}' "
@@ -247,11 +241,10 @@ def check_fillable(name: str, train: Interactions, k: int) -> None:
 
 def partition(name: str, train: Interactions, k: int, seed: int, user_emb=None, item_emb=None, **options):
     """Shard id of every training interaction under algorithm ``name``, with statistics."""
-    if name not in FUNCTIONS:
-        raise ValueError(f"unknown partition '{name}' (expected one of: {', '.join(ALGORITHMS)})")
+    function = resolve(lookup(PARTITIONS, "partition", name).impl)
     check_fillable(name, train, k)
     t0 = time.perf_counter()
-    shard, info = FUNCTIONS[name](train, k, seed, user_emb=user_emb, item_emb=item_emb, **options)
+    shard, info = function(train, k, seed, user_emb=user_emb, item_emb=item_emb, **options)
     seconds = time.perf_counter() - t0
     sizes = np.bincount(shard, minlength=k)
     if (sizes == 0).any():

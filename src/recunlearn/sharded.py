@@ -20,7 +20,7 @@ from .artefacts import load_state, read_sidecar, save_state, sidecar, write_side
 from .data import Interactions, atomic_path, load_interactions, write_atomic, write_json
 from .experiments import method_name
 from .metrics import embedding_scorer, evaluate_splits
-from .models import MODELS, model_config
+from .models import model_config
 from .partition import partition
 from .results import write_rows
 from .train import fit, setup_torch
@@ -184,13 +184,12 @@ def train_aggregator(kind: str, model_name: str, base_params: dict, agg_params: 
                      train: Interactions, valid: Interactions, seed: int, device, label: str):
     """Build (and for static / att, train) the aggregator over frozen sub-model embeddings."""
     base = model_config(model_name, base_params)
-    loss = "wmf" if MODELS[model_name][0].input_type == "users" else "bpr"
-    batch = base.batch_size if loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
+    # the base model's own loss; the WMF loss batches users, so the aggregator takes the base model's user batch
+    batch = base.batch_size if base.loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
     cfg = AggregatorConfig(**{**agg_params, "batch_size": batch})
-    c0 = getattr(base, "c0", 0.2)
 
     def make():
-        return build(kind, sub_p, sub_q, cfg, train, loss, c0)
+        return build(kind, sub_p, sub_q, cfg, train, base.loss, **base.loss_options())
 
     if kind == "mean":
         model = make().to(device).eval()

@@ -17,7 +17,8 @@ import torch
 from . import optim
 from .data import Interactions, check_ids
 from .metrics import embedding_scorer, evaluate
-from .models import MODELS, ModelConfig, Recommender
+from .models import ModelConfig, model_class
+from .models.base import Recommender
 from .sampling import NegativeSampler, pair_batches, user_batches, user_pair_batches
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
     device = torch.device(device)
     generator = seed_everything(seed)
     if isinstance(model, str):
-        model = MODELS[model][0](train.n_users, train.n_items, cfg, train)
+        model = model_class(model)(train.n_users, train.n_items, cfg, train)
     else:
         model = model()
     model = model.to(device)

@@ -25,6 +25,7 @@ os.environ.update(
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import METHODS, combinations, partition_options
+from recunlearn.registry import wildcard_constraints
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -46,14 +47,16 @@ MODES = ["sequential"] + (["batch"] if config["unlearning"]["batch_mode"] else [
 # (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, and the ablations of Figs. 6.2 and 6.3
 METHOD_COMBOS = list(METHODS.values())
 COMBOS = combinations(config["sharding"]["partitions"], config["sharding"]["aggregators"])
+# the registered models, partitions and aggregators (recunlearn/registry.py): the values their wildcards take
+REGISTERED = wildcard_constraints()
 
 
 wildcard_constraints:
     dataset="|".join(re.escape(name) for name in REGISTRY),
     filename=r"[^/]+",
-    model="BPR|WMF|LightGCN",
-    partition="random|ubp|ibp|inbp|bekm",
-    aggregator="mean|static|att",
+    model=REGISTERED["model"],
+    partition=REGISTERED["partition"],
+    aggregator=REGISTERED["aggregator"],
     k=r"\d+",
     shard=r"\d+",
     mode="sequential|batch",

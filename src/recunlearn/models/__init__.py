@@ -1,24 +1,21 @@
-"""Base models: name -> (model class, config dataclass)."""
+"""Base models (docs/method.md, section 4), registered once in ``recunlearn.registry``; torch-free.
+
+``model_config(name, params)`` gives a model's frozen config; ``model_class(name)`` imports its ``nn.Module``.
+Every model file of this folder is registered on import (``registry.discover_models``): adding a model is one file
+(docs/extending.md).
+"""
 
 from __future__ import annotations
 
-from .base import ModelConfig, Recommender
-from .bpr import BPR, BPRConfig
-from .lightgcn import LightGCN, LightGCNConfig
-from .wmf import WMF, WMFConfig
+from ..registry import MODELS, discover_models, lookup, resolve
+from .hparams import ModelConfig
 
-MODELS: dict[str, tuple[type[Recommender], type[ModelConfig]]] = {
-    "BPR": (BPR, BPRConfig),
-    "WMF": (WMF, WMFConfig),
-    "LightGCN": (LightGCN, LightGCNConfig),
-}
+discover_models()
 
 
 def model_config(name: str, params: dict) -> ModelConfig:
     """The frozen config of model ``name``; an unknown key raises ValueError naming it."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model '{name}' (expected one of: {', '.join(MODELS)})")
-    cls = MODELS[name][1]
+    cls = lookup(MODELS, "model", name).config
     known = set(cls.__dataclass_fields__)
     unknown = sorted(set(params) - known)
     if unknown:
@@ -26,4 +23,9 @@ def model_config(name: str, params: dict) -> ModelConfig:
     return cls(**params)
 
 
-__all__ = ["MODELS", "model_config", "Recommender", "ModelConfig", "BPR", "WMF", "LightGCN"]
+def model_class(name: str):
+    """The ``nn.Module`` class of model ``name`` (imports it, and so torch)."""
+    return resolve(lookup(MODELS, "model", name).impl)
+
+
+__all__ = ["MODELS", "ModelConfig", "model_class", "model_config"]

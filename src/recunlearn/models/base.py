@@ -10,30 +10,11 @@ interaction set it is trained on (LightGCN builds its graph from it, WMF its ite
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data import Interactions
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Hyper-parameters every base model shares (docs/method.md, section 4)."""
-
-    dim: int = 64
-    optimizer: str = "adagrad"
-    lr: float = 0.05
-    batch_size: int = 1024
-    reg_weight: float = 1e-4
-    init_std: float = 0.01
-    max_epochs: int = 200
-    eval_every: int = 1
-    patience: int = 10
-    # how BPR-loss models draw (user, positive, negative) triples: interaction | user (sampling.user_pair_batches);
-    # WMF does not sample and ignores it
-    sampling: str = "interaction"
+from .hparams import ModelConfig
 
 
 class Recommender(nn.Module):

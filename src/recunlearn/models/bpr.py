@@ -6,24 +6,31 @@ per positive, drawn from the items the user has no training interaction with.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
+from ..registry import register_model
+from .hparams import ModelConfig
 
-from ..data import Interactions
-from ..losses import bpr_loss, l2
-from .base import ModelConfig, Recommender, embedding
+
+@register_model("BPR", impl="recunlearn.models.bpr:BPR", description="BPR-MF")
+@dataclass(frozen=True)
+class BPRConfig(ModelConfig):
+    pass
+
+
+# --- model (below: torch; the workflow reads only the part above, docs/extending.md)
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from ..data import Interactions  # noqa: E402
+from ..losses import bpr_loss, l2  # noqa: E402
+from .base import Recommender, embedding  # noqa: E402
 
 
 # torch warns once per process that sparse-gradient invariants are unchecked; they hold by construction here
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
-
-
-@dataclass(frozen=True)
-class BPRConfig(ModelConfig):
-    pass
 
 
 class BPR(Recommender):

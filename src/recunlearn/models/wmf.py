@@ -10,22 +10,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-
-from ..data import Interactions
-from ..losses import l2, wmf_efficient_loss
-from .base import ModelConfig, Recommender, embedding
+from ..registry import register_model
+from .hparams import ModelConfig, hp, like
 
 
+@register_model("WMF", impl="recunlearn.models.wmf:WMF", description="WMF with the efficient non-sampling loss")
 @dataclass(frozen=True)
 class WMFConfig(ModelConfig):
-    lr: float = 0.02
-    batch_size: int = 256
-    reg_weight: float = 0.0
-    c0: float = 0.2
-    keep_prob: float = 0.7
+    loss = "wmf"
+
+    lr: float = like(ModelConfig, "lr", 0.02)
+    batch_size: int = like(ModelConfig, "batch_size", 256, "users per batch")
+    reg_weight: float = like(ModelConfig, "reg_weight", 0.0)
+    c0: float = hp(0.2, "weight of missing entries (0.2 MovieLens, 0.05 yelp2018 in the authors' code)", minimum=0,
+                   maximum=1)
+    keep_prob: float = hp(0.7, "keep probability of the dropout on user embeddings", exclusiveMinimum=0, maximum=1)
+
+    def loss_options(self) -> dict:
+        return {"c0": self.c0}
+
+
+# --- model (below: torch; the workflow reads only the part above, docs/extending.md)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from ..data import Interactions  # noqa: E402
+from ..losses import l2, wmf_efficient_loss  # noqa: E402
+from .base import Recommender, embedding  # noqa: E402
 
 
 class WMF(Recommender):

@@ -1,0 +1,55 @@
+"""The hyper-parameters every base model shares (docs/method.md, section 4), torch-free.
+
+A model's config is a frozen dataclass; each field's default is *the* default (the config schema's
+``hyperparameters.<model>`` section is generated from the fields: ``config.model_schema``), and its metadata holds
+the schema's description and constraints. ``loss`` names the training loss of the model, which its aggregators
+(StaticAgg, AttAgg) reuse: ``bpr`` (pairs of a positive and a sampled negative) or ``wmf`` (the efficient
+non-sampling loss, eq. 3.9); ``loss_options`` are that loss's parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+LOSSES = ("bpr", "wmf")
+OPTIMIZERS = ["adagrad", "adam", "sgd"]
+
+
+def hp(default, description: str, **schema):
+    """A hyper-parameter: its default, and its JSON-schema description and constraints (``minimum``, ``enum``...)."""
+    return field(default=default, metadata={"description": description, **schema})
+
+
+def like(cls, name: str, default, description: str | None = None):
+    """Field ``name`` of ``cls`` with another default (and description): a subclass's own default."""
+    meta = dict(next(f for f in fields(cls) if f.name == name).metadata)
+    if description is not None:
+        meta["description"] = description
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters every base model shares (docs/method.md, section 4)."""
+
+    loss = "bpr"  # not a field: the model's loss, which its aggregators reuse
+
+    dim: int = hp(64, "embedding size d", minimum=1)
+    optimizer: str = hp("adagrad", "optimizer", enum=OPTIMIZERS)
+    lr: float = hp(0.05, "learning rate", exclusiveMinimum=0)
+    batch_size: int = hp(1024, "interactions per batch (users per batch for WMF)", minimum=1)
+    reg_weight: float = hp(1e-4, "weight of the squared L2 of the batch's embedding rows (divided by the batch size)",
+                           minimum=0)
+    init_std: float = hp(0.01, "standard deviation of the normal initialisation", exclusiveMinimum=0)
+    max_epochs: int = hp(200, "most training epochs", minimum=1)
+    eval_every: int = hp(1, "epochs between validation Recall@10 evaluations", minimum=1)
+    patience: int = hp(10, "evaluations without improvement before stopping (best parameters kept)", minimum=1)
+    # how BPR-loss models draw (user, positive, negative) triples: interaction | user (sampling.user_pair_batches)
+    sampling: str = hp("interaction", "how BPR and LightGCN draw their (user, positive, negative) triples: every "
+                       "training interaction once per epoch, or users uniformly then one of their positives (the "
+                       "authors' code; each user weighs the same, as in Recall@K). WMF does not sample and ignores it",
+                       enum=["interaction", "user"])
+
+    def loss_options(self) -> dict:
+        """Parameters of ``loss`` beyond the scores (WMF: the weight c0 of missing entries)."""
+        return {}

@@ -1,0 +1,153 @@
+"""The one list of base models, partition algorithms and aggregators (docs/method.md, sections 4, 6 and 7).
+
+The Snakemake wildcard constraints, the config schema's enums and per-model hyper-parameters, the experiment
+combinations, the tables and figures all read these three registries, so a new entry needs no other edit:
+
+- a base model: one file under ``models/`` holding its ``nn.Module`` and its config dataclass, decorated with
+  ``register_model`` (docs/extending.md). Its fields' defaults are the defaults; the schema is generated from them.
+- a partition algorithm: one function in ``partition.py`` plus a ``register_partition`` line below.
+- an aggregator: one class in ``aggregate.py`` plus a ``register_aggregator`` line below.
+
+This module is torch-free, as the main Snakemake process imports it: an entry names its implementation as
+``"module:attribute"``, imported only by the job that runs it. Model files are found by ``discover_models``, which
+reads each file's ``register_model`` call without importing the file (so without torch), and imports the
+torch-free config part only: a model file keeps its config dataclass above the line ``# --- model``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    config: type  # the frozen dataclass of its hyper-parameters: its field defaults are the defaults
+    impl: str  # "module:Class" of the nn.Module (models/base.py's contract)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PartitionEntry:
+    name: str
+    impl: str  # "module:function", called as f(train, k, seed, user_emb=..., item_emb=..., **options)
+    paper_name: str
+    unit: str  # what it puts whole into one shard: interactions, users or items (bounds K)
+    options: dict = field(default_factory=dict)  # {keyword of the function: key of the config's sharding section}
+
+
+@dataclass(frozen=True)
+class AggregatorEntry:
+    name: str
+    impl: str  # "module:Class" of the aggregator (aggregate.py)
+    paper_name: str
+
+
+MODELS: dict[str, ModelEntry] = {}
+PARTITIONS: dict[str, PartitionEntry] = {}
+AGGREGATORS: dict[str, AggregatorEntry] = {}
+
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")  # a name is a path component and a wildcard value: no _ / . or -
+
+
+def _check_name(kind: str, name: str, registry: dict) -> None:
+    if not NAME.match(name):
+        raise ValueError(f"{kind} name '{name}': expected letters and digits, starting with a letter")
+    if name in registry:
+        raise ValueError(f"{kind} '{name}' is registered twice")
+
+
+def register_model(name: str, *, impl: str, description: str = ""):
+    """Class decorator for a base model's config dataclass: registers the model ``name`` built by ``impl``."""
+
+    def decorate(config_cls):
+        if name in MODELS and MODELS[name].impl == impl:
+            # the model's module imported after discover_models read its config part: one config class per process
+            return MODELS[name].config
+        _check_name("model", name, MODELS)
+        MODELS[name] = ModelEntry(name, config_cls, impl, description)
+        return config_cls
+
+    return decorate
+
+
+def register_partition(name: str, impl: str, *, paper_name: str, unit: str, options: dict | None = None) -> None:
+    _check_name("partition", name, PARTITIONS)
+    if unit not in ("interactions", "users", "items"):
+        raise ValueError(f"partition '{name}': unit '{unit}', expected interactions, users or items")
+    PARTITIONS[name] = PartitionEntry(name, impl, paper_name, unit, dict(options or {}))
+
+
+def register_aggregator(name: str, impl: str, *, paper_name: str) -> None:
+    _check_name("aggregator", name, AGGREGATORS)
+    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name)
+
+
+def resolve(impl: str):
+    """The object ``"module:attribute"`` names (imports the module)."""
+    module, _, attr = impl.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def lookup(registry: dict, kind: str, name: str):
+    """``registry[name]``, or a one-line error naming what is registered."""
+    if name not in registry:
+        raise ValueError(f"unknown {kind} '{name}' (expected one of: {', '.join(registry)})")
+    return registry[name]
+
+
+def paper_name(name: str) -> str:
+    """The paper's name of a partition or aggregator (InBP, AttAgg), else the name itself."""
+    entry = PARTITIONS.get(name) or AGGREGATORS.get(name)
+    return entry.paper_name if entry else name
+
+
+def wildcard_constraints() -> dict[str, str]:
+    """The regexes of the ``model``, ``partition`` and ``aggregator`` wildcards (workflow/rules/common.smk)."""
+    discover_models()
+    return {kind: "|".join(re.escape(n) for n in registry)
+            for kind, registry in (("model", MODELS), ("partition", PARTITIONS), ("aggregator", AGGREGATORS))}
+
+
+# ---------------------------------------------------------------------------- model files
+MODEL_MARK = "# --- model"  # a model file's torch-free config part ends here
+
+
+def discover_models() -> None:
+    """Register every model file of ``models/`` by executing the part of each file above ``MODEL_MARK``: its
+    imports of the config base and its decorated config dataclass, no torch. A syntax error names the file and line."""
+    for path in sorted((Path(__file__).parent / "models").glob("*.py")):
+        text = path.read_text()
+        if path.name.startswith("_") or "@register_model(" not in text:
+            continue
+        module = f"recunlearn.models.{path.stem}"
+        if any(e.impl.startswith(module + ":") for e in MODELS.values()):
+            continue  # read already
+        if MODEL_MARK not in text:
+            raise ValueError(f"{path}: a model file keeps its config dataclass above a line starting '{MODEL_MARK}' "
+                             "(the part the workflow reads without torch; docs/extending.md)")
+        head = text.split(MODEL_MARK, 1)[0]
+        config_part = types.ModuleType(f"recunlearn.models._config_of_{path.stem}")
+        config_part.__package__, config_part.__file__ = "recunlearn.models", str(path)
+        sys.modules[config_part.__name__] = config_part  # dataclasses looks its module up
+        exec(compile(head, str(path), "exec"), config_part.__dict__)  # noqa: S102 - the package's own files
+
+
+register_partition("random", "recunlearn.partition:random_partition", paper_name="Random", unit="interactions")
+register_partition("ubp", "recunlearn.partition:ubp", paper_name="UBP", unit="users",
+                   options={"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"})
+register_partition("ibp", "recunlearn.partition:ibp", paper_name="IBP", unit="items",
+                   options={"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"})
+register_partition("inbp", "recunlearn.partition:inbp", paper_name="InBP", unit="interactions",
+                   options={"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"})
+register_partition("bekm", "recunlearn.partition:bekm", paper_name="BEKM", unit="users",
+                   options={"rounds": "bekm_rounds"})
+
+register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg")
+register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg")
+register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg")
