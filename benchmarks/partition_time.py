@@ -1,4 +1,4 @@
-"""Seconds of a balanced partition on ml-10m-sized data (target of issue 4: inbp, 8 M interactions, K = 10, <= 60 s).
+"""Seconds of a balanced partition on ml-10m-sized data (target: inbp, 8 M interactions, K = 10, <= 60 s).
 
 Interactions are drawn within 20 planted communities and the "pretrained" embeddings are noisy community
 centres (64-d), so the partition has real structure to find. Usage:

@@ -1,7 +1,7 @@
 """Sequential unlearning against Retrain (Table 6.4): seconds per request for SISA, GraphEraser and RecEraser.
 
 For each dataset and base model it runs what the workflow's jobs run, through the same library calls: WMF
-pretraining and the partitions (random, BEKM, InBP; K shards), every shard's sub-model (``run_shard``), the
+pretraining and the partitions (random, BEKM, InBP; K shards), every shard's sub-model (``run_shards``), the
 deletion requests, then ``unlearn_sharded`` (sequential: the affected shard retrained from scratch, then the
 aggregator from scratch, over the data minus every request so far) and ``unlearn_retrain`` (the base model from
 scratch, same trainer, early stopping and threads). Times are training-loop seconds per request, as in Table 6.4.
@@ -68,18 +68,20 @@ def capped(params: dict, max_epochs: int | None) -> dict:
 
 def run(dataset: str, config: dict, models: list[str], methods: list[str], n_timed: int, threads: int,
         max_epochs: int | None, out: Path) -> list[dict]:
-    from recunlearn.sharded import run_partition, run_pretrain, run_shard
+    from recunlearn.run import JobContext, RunSpec, Settings
+    from recunlearn.sharded import run_partition, run_pretrain, run_shards
     from recunlearn.unlearn import sample_requests, unlearn_retrain, unlearn_sharded
 
     data = prepare_dataset(dataset, config, out)
     work = out / dataset
     seed = config["training"]["seeds"][0]
+    ctx = JobContext(seed=seed, device="cpu", threads=threads)
     s, k = config["sharding"], config["sharding"]["n_shards"]
     agg_params = capped(dict(config["aggregation"]), max_epochs)
     pre = {"embeddings": work / "pretrain.pt", "sidecar": work / "pretrain.json"}
     if not pre["embeddings"].exists():
-        run_pretrain(capped(hyperparameters(config, dataset, "WMF"), max_epochs), data, pre, dataset, seed,
-                     "cpu", threads)
+        run_pretrain(RunSpec(dataset, "WMF"), ctx, Settings(capped(hyperparameters(config, dataset, "WMF"), max_epochs)),
+                     data, pre)
     requests = work / "requests.csv"
     sample_requests(data["train"], requests, max(n_timed, 1), config["unlearning"]["seed"])
     lines = []
@@ -88,10 +90,12 @@ def run(dataset: str, config: dict, models: list[str], methods: list[str], n_tim
         sub = capped(submodel_hyperparameters(config, dataset, model), max_epochs)
         rdir = work / model / "retrain"
         rdir.mkdir(parents=True, exist_ok=True)
-        retrain = unlearn_retrain("sequential", model, base, data,  requests,
+        retrain = unlearn_retrain(RunSpec(dataset, model, mode="sequential"), ctx, Settings(base),
+                                  {**data, "requests": requests},
                                   {k_: rdir / f"{k_}.{ext}" for k_, ext in
                                    (("model", "pt"), ("sidecar", "json"), ("metrics", "csv"), ("times", "csv"))},
-                                  dataset, seed, n_timed, "cpu", threads)
+                                  n_timed)
+        settings = Settings(sub, agg_params, s["submodel_validation"])
         r_sec, r_ep = retrain["retrain_seconds"].mean(), retrain["epochs_run"].mean()
         for method in methods:
             part, agg = METHODS[method]
@@ -100,22 +104,21 @@ def run(dataset: str, config: dict, models: list[str], methods: list[str], n_tim
             if not assignment.exists():
                 opts = partition_options(part, s)
                 pdir.mkdir(parents=True, exist_ok=True)
-                run_partition(part, k, data, pre["embeddings"], {"assignment": assignment, "stats": pdir / "stats.json"},
-                              seed, opts, dataset)
+                run_partition(RunSpec(dataset, partition=part, n_shards=k), ctx, opts, data, pre["embeddings"],
+                              {"assignment": assignment, "stats": pdir / "stats.json"})
             mdir = work / model / f"{part}_K{k}"
             submodels = []
             for i in range(k):
                 files = {"model": mdir / f"shard_{i}.pt", "embeddings": mdir / f"shard_{i}.embeddings.pt",
                          "sidecar": mdir / f"shard_{i}.json", "history": mdir / f"shard_{i}.history.csv"}
                 if not files["sidecar"].exists():
-                    run_shard(model, sub, data, assignment, i, files, dataset, seed, "cpu", threads,
-                              f"{part}_K{k}", s["submodel_validation"])
+                    run_shards(RunSpec(dataset, model, part, k), ctx, settings, data, assignment, [i], [files])
                 submodels.append({"embeddings": files["embeddings"], "sidecar": files["sidecar"], "model": files["model"]})
             udir = mdir / f"unlearn_{agg}"
-            t = unlearn_sharded("sequential", agg, model, sub, agg_params, data, assignment, submodels, requests,
+            t = unlearn_sharded(RunSpec(dataset, model, part, k, agg, "sequential"), ctx, settings,
+                                {**data, "assignment": assignment, "requests": requests}, submodels,
                                 {"dir": udir, "metrics": udir / "metrics.csv", "times": udir / "times.csv",
-                                 "served": udir / "served.json"},
-                                dataset, part, k, seed, n_timed, "cpu", threads, valid_mode=s["submodel_validation"])
+                                 "served": udir / "served.json"}, n_timed)
             sub_s, agg_s = t["submodel_seconds"].mean(), t["aggregator_seconds"].mean()
             total = sub_s + agg_s
             line = {"dataset": dataset, "model": model, "method": method, "retrain_s": r_sec, "retrain_epochs": r_ep,

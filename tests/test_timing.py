@@ -13,14 +13,21 @@ def write(path, df):
     return str(path)
 
 
+def identity(method, partition=None, n_shards=None, aggregator=None, mode="sequential"):
+    """The RunSpec columns an unlearning job writes into its times.csv."""
+    return {"dataset": "ml-1m", "model": "WMF", "method": method, "partition": partition, "n_shards": n_shards,
+            "aggregator": aggregator, "mode": mode, "seed": 2022}
+
+
 def test_table_6_4_and_claim(tmp_path):
     base = tmp_path / "results" / "ml-1m" / "WMF"
     times = [
         write(base / "retrain" / "unlearn_sequential" / "times.csv",
-              pd.DataFrame({"step": [0, 1], "requests": 1, "deleted_so_far": [1, 2], "retrain_seconds": [600.0, 660.0],
-                            "epochs_run": 9})),
+              pd.DataFrame({**identity("Retrain"), "step": [0, 1], "requests": 1, "deleted_so_far": [1, 2],
+                            "retrain_seconds": [600.0, 660.0], "epochs_run": 9})),
         write(base / "inbp_K10" / "att" / "unlearn_sequential" / "times.csv",
-              pd.DataFrame({"step": [0, 1], "requests": 1, "deleted_so_far": [1, 2], "shards_retrained": 1,
+              pd.DataFrame({**identity("RecEraser", "inbp", 10, "att"), "step": [0, 1], "requests": 1,
+                            "deleted_so_far": [1, 2], "shards_retrained": 1,
                             "submodel_seconds": [20.0, 22.0], "submodel_seconds_parallel": [20.0, 22.0],
                             "aggregator_seconds": [10.0, 8.0], "total_seconds": [30.0, 30.0],
                             "submodel_epochs": [12, 14], "aggregator_epochs": [7, 5]})),

@@ -10,11 +10,14 @@ import torch
 
 from recunlearn.artefacts import load_state, save_state
 from recunlearn.data import Interactions, save_interactions, split_per_user
-from recunlearn.sharded import run_partition, run_shard, shard_interactions, train_submodel
+from recunlearn.run import JobContext, RunSpec, Settings
+from recunlearn.sharded import run_partition, run_shards, shard_interactions, train_submodel
 from recunlearn.synthetic import SyntheticConfig, generate
 from recunlearn.unlearn import audit, sample_requests, unlearn_sharded, without
 
 FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 8}
+SPEC = RunSpec("toy", "BPR", "inbp", 3)
+CTX = JobContext(seed=4, device="cpu")
 
 
 @pytest.fixture
@@ -29,12 +32,12 @@ def sharded(tmp_path):
         save_interactions(data[split], Interactions(x.user[label == code], x.item[label == code], 40, 60))
     save_state({"user": torch.randn(40, 4), "item": torch.randn(60, 4)}, tmp_path / "emb.pt")
     part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
-    run_partition("inbp", 3, data, tmp_path / "emb.pt", part, seed=0, options={"rounds": 5})
-    subs = []
-    for s in range(3):
-        o = {key: str(tmp_path / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
-        run_shard("BPR", FAST, data, part["assignment"], s, o, "toy", seed=4, device="cpu")
-        subs.append({"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]})
+    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
+                  tmp_path / "emb.pt", part)
+    outs = [{key: str(tmp_path / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
+            for s in range(3)]
+    run_shards(SPEC, CTX, Settings(FAST), data, part["assignment"], [0, 1, 2], outs)
+    subs = [{"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]} for o in outs]
     sample_requests(data["train"], tmp_path / "requests.csv", 5, seed=2)
     return tmp_path, data, part["assignment"], subs
 
@@ -42,8 +45,9 @@ def sharded(tmp_path):
 def run_unlearning(tmp_path, data, assignment, subs, mode="batch", kind="att"):
     out = {"dir": str(tmp_path / f"unlearn_{mode}"), "metrics": str(tmp_path / f"m_{mode}.csv"),
            "times": str(tmp_path / f"t_{mode}.csv"), "served": str(tmp_path / f"served_{mode}.json")}
-    times = unlearn_sharded(mode, kind, "BPR", FAST, {"max_epochs": 2}, data, assignment, subs,
-                            tmp_path / "requests.csv", out, "toy", "inbp", 3, seed=4, n_timed=2, device="cpu")
+    inputs = {**data, "assignment": assignment, "requests": tmp_path / "requests.csv"}
+    times = unlearn_sharded(SPEC.with_(aggregator=kind, mode=mode), CTX, Settings(FAST, {"max_epochs": 2}), inputs,
+                            subs, out, n_timed=2)
     return out, times
 
 

@@ -114,6 +114,23 @@ def dataclass_schema(cls, description: str = "") -> dict:
             "properties": props}
 
 
+def hyperparameter_table() -> str:
+    """The Markdown table of every registered model's hyper-parameters and defaults (config/README.md holds it
+    between ``<!-- hyperparameters -->`` markers; regenerate with ``python -m recunlearn.config``)."""
+    from .models import MODELS
+
+    names = list(MODELS)
+    specs = {name: {f.name: f for f in dataclasses.fields(MODELS[name].config)} for name in names}
+    keys = list(dict.fromkeys(k for name in names for k in specs[name]))
+    lines = ["| key | " + " | ".join(names) + " | meaning |", "|---|" + "---|" * len(names) + "---|"]
+    for key in keys:
+        defaults = [f"{specs[n][key].default}" if key in specs[n] else "-" for n in names]
+        meta = next(specs[n][key].metadata for n in names if key in specs[n])
+        choices = f" ({' / '.join(meta['enum'])})" if "enum" in meta else ""
+        lines.append(f"| `{key}` | " + " | ".join(defaults) + f" | {meta.get('description', key)}{choices} |")
+    return "\n".join(lines)
+
+
 def load_schema(schema_path: str | Path) -> dict:
     """The config schema: ``schema_path`` with what the registries hold filled in (``registry.py``): the model,
     partition and aggregator enums and each model's ``hyperparameters`` section, generated from its config
@@ -232,3 +249,7 @@ def _check_semantics(config: dict) -> None:
                 f"config key 'datasets': unknown dataset '{name}' "
                 f"(expected one of: {', '.join(sorted(registry))}, or an entry under 'registry')"
             )
+
+
+if __name__ == "__main__":
+    print(hyperparameter_table())

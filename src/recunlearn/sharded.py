@@ -6,74 +6,51 @@ sha256 of the interaction set it was trained on and of the artefacts it was buil
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import asdict
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .aggregate import AggregatorConfig, build
-from .artefacts import load_state, read_sidecar, save_state, sidecar, write_sidecar
-from .data import Interactions, atomic_path, load_interactions, write_atomic, write_json
-from .experiments import method_name
-from .metrics import embedding_scorer, evaluate_splits
+from .artefacts import file_sha256, load_state, read_sidecar, save_state
+from .data import Interactions, atomic_write, load_interactions, write_json
 from .models import model_config
 from .partition import partition
-from .results import write_rows
-from .train import fit, setup_torch
+from .run import Job, JobContext, RunSpec, Settings, trained_on, write_history
+from .train import fit
 
 log = logging.getLogger(__name__)
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _save_embeddings(model, path) -> None:
+def final_embeddings(model) -> dict:
+    """A model's final embeddings as the state the aggregators and the partitions load."""
     with torch.no_grad():
         p, q = model.embeddings()
-    save_state({"user": p, "item": q}, path)
+    return {"user": p, "item": q}
 
 
-def run_pretrain(params: dict, data: dict, out: dict, dataset: str, seed: int, device: str = "auto",
-                 threads: int = 1) -> dict:
+def run_pretrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, out: dict) -> dict:
     """WMF on the whole training set; its embeddings are used only to partition (docs/method.md, section 5)."""
-    dev = setup_torch(threads, device)
-    cfg = model_config("WMF", params)
-    train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
-    res = fit("WMF", cfg, train, valid, seed, dev, label=f"{dataset}/pretrain")
-    _save_embeddings(res.model, out["embeddings"])
-    info = sidecar(artefact=str(out["embeddings"]), kind="pretrained embeddings", dataset=dataset, model="WMF",
-                   trained_on={"path": str(data["train"]), "sha256": train.sha256(), "interactions": len(train)},
-                   config=asdict(cfg), seed=seed, device=str(dev), epochs_run=res.epochs_run,
-                   best_epoch=res.best_epoch, train_seconds=res.train_seconds)
-    info["artefact_sha256"] = file_sha256(out["embeddings"])  # the audit checks the file against it
-    write_sidecar(out["sidecar"], info)
-    return info
+    job = Job(spec, ctx, data)
+    cfg = model_config("WMF", settings.hyper)
+    train = job.split("train")
+    res = fit("WMF", cfg, train, job.split("valid"), ctx.seed, job.device, label=f"{spec.dataset}/pretrain")
+    return job.save(final_embeddings(res.model), out["embeddings"], out["sidecar"], job.sidecar(
+        "pretrained embeddings", spec.with_(model="WMF"), trained_on=trained_on(train, data["train"]),
+        config=asdict(cfg), epochs_run=res.epochs_run, best_epoch=res.best_epoch, train_seconds=res.train_seconds))
 
 
-def run_partition(name: str, k: int, data: dict, embeddings_path, out: dict, seed: int, options: dict,
-                  dataset: str = "") -> dict:
+def run_partition(spec: RunSpec, ctx: JobContext, options: dict, data: dict, embeddings_path, out: dict) -> dict:
     """Shard id of every training interaction (``assignment.npz``) and the partition's statistics."""
     train = load_interactions(data["train"])
     emb = load_state(embeddings_path)
-    shard, stats = partition(name, train, k, seed, user_emb=emb["user"].numpy(), item_emb=emb["item"].numpy(),
-                             **options)
-    tmp = atomic_path(out["assignment"])
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, shard=shard.astype(np.int32), n_shards=np.int64(k))
-        tmp.replace(out["assignment"])
-    finally:
-        tmp.unlink(missing_ok=True)
-    stats.update(dataset=dataset, train_sha256=train.sha256(), embeddings_sha256=file_sha256(embeddings_path),
+    shard, stats = partition(spec.partition, train, spec.n_shards, ctx.seed, user_emb=emb["user"].numpy(),
+                             item_emb=emb["item"].numpy(), **options)
+    with atomic_write(out["assignment"]) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, shard=shard.astype(np.int32), n_shards=np.int64(spec.n_shards))
+    stats.update(dataset=spec.dataset, train_sha256=train.sha256(), embeddings_sha256=file_sha256(embeddings_path),
                  options=options)
     write_json(out["stats"], stats)
     return stats
@@ -118,61 +95,40 @@ def train_submodel(model_name: str, params: dict, shard_data: Interactions, vali
                     label=label)
 
 
-def run_shard(model_name: str, params: dict, data: dict, assignment_path, shard: int, out: dict, dataset: str,
-              seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
-              valid_mode: str = "users") -> dict:
-    dev = setup_torch(threads, device)
-    train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
-    part = shard_interactions(train, assignment_path, shard)
-    cfg, res = train_submodel(model_name, params, part, valid, seed, dev,
-                              label=f"{dataset}/{model_name}/{partition_name}/shard {shard}", valid_mode=valid_mode)
-    save_state(res.model.state_dict(), out["model"])
-    _save_embeddings(res.model, out["embeddings"])
-    write_atomic(out["history"], pd.DataFrame(res.history).to_csv(index=False))
-    info = sidecar(artefact=str(out["model"]), kind="sub-model", dataset=dataset, model=model_name,
-                   partition=partition_name, shard=shard,
-                   trained_on={"path": f"{data['train']} where shard == {shard}", "sha256": part.sha256(),
-                               "interactions": len(part)},
-                   partition_file={"path": str(assignment_path), "sha256": file_sha256(assignment_path)},
-                   embeddings={"path": str(out["embeddings"]), "sha256": file_sha256(out["embeddings"])},
-                   config=asdict(cfg), seed=seed, device=str(dev), threads=torch.get_num_threads(),
-                   epochs_run=res.epochs_run, best_epoch=res.best_epoch,
-                   best_valid_recall_at_10=res.best_valid_recall, train_seconds=res.train_seconds)
-    info["artefact_sha256"] = file_sha256(out["model"])  # the audit checks the file against it
-    write_sidecar(out["sidecar"], info)
-    return info
-
-
-def run_shards(model_name: str, params: dict, data: dict, assignment_path, shards: list[int], outs: list[dict],
-               dataset: str, seed: int, device: str = "auto", threads: int = 1, partition_name: str = "",
-               valid_mode: str = "users") -> list[dict]:
-    """Shards ``shards`` of a partition in one process (``outs[i]``: the outputs of ``shards[i]``), one after
-    another: one shard per job (``sharding.shard_jobs: per_shard``) or all K (``per_partition``), the same calls,
-    seeds and files either way."""
+def run_shards(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, assignment_path, shards: list[int],
+               outs: list[dict]) -> list[dict]:
+    """Sub-models ``shards`` of the partition ``spec`` (``outs[i]``: the model, embeddings, sidecar and history
+    paths of ``shards[i]``), one after another in one process: one shard per job (``sharding.shard_jobs:
+    per_shard``) or all K (``per_partition``), the same calls, seeds and files either way."""
+    job = Job(spec, ctx, data)
+    train, valid = job.split("train"), job.split("valid")
     infos = []
     for shard, out in zip(shards, outs, strict=True):
-        log.info("%s/%s/%s: shard %d (%d of %d in this job)", dataset, model_name, partition_name, shard,
-                 len(infos) + 1, len(shards))
-        infos.append(run_shard(model_name, params, data, assignment_path, shard, out, dataset, seed, device, threads,
-                               partition_name, valid_mode))
+        log.info("%s: shard %d (%d of %d in this job)", spec.label(), shard, len(infos) + 1, len(shards))
+        part = shard_interactions(train, assignment_path, shard)
+        cfg, res = train_submodel(spec.model, settings.hyper, part, valid, ctx.seed, job.device,
+                                  label=f"{spec.label()}/shard {shard}", valid_mode=settings.valid_mode)
+        save_state(final_embeddings(res.model), out["embeddings"])
+        write_history(out["history"], res)
+        infos.append(job.save(res.model.state_dict(), out["model"], out["sidecar"], job.sidecar(
+            "sub-model", spec.with_(aggregator=None), shard=shard,
+            trained_on=trained_on(part, f"{data['train']} where shard == {shard}"), config=asdict(cfg),
+            epochs_run=res.epochs_run, best_epoch=res.best_epoch, best_valid_recall_at_10=res.best_valid_recall,
+            train_seconds=res.train_seconds),
+            files={"partition_file": assignment_path, "embeddings": out["embeddings"]}))
     return infos
 
 
-def run_partition_models(model_name: str, params: dict, agg_params: dict, data: dict, assignment_path,
-                         shard_outs: list[dict], aggregators: list[str], aggregator_outs: list[dict], dataset: str,
-                         partition: str, seed: int, device: str = "auto", threads: int = 1,
-                         valid_mode: str = "users", ks=(10, 20, 50), batch_users: int = 1024) -> None:
+def run_partition_models(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, assignment_path,
+                         shard_outs: list[dict], aggregators: list[str], aggregator_outs: list[dict]) -> None:
     """A partition's K sub-models (``shard_outs[i]``: shard i's outputs), then each aggregator of ``aggregators``
     over them (``aggregator_outs[j]``), in one process (``sharding.shard_jobs: per_partition``): the same calls,
     seeds and files as one job per sub-model and one per aggregator."""
-    k = len(shard_outs)
-    run_shards(model_name, params, data, assignment_path, list(range(k)), shard_outs, dataset, seed, device, threads,
-               f"{partition}_K{k}", valid_mode)
+    run_shards(spec, ctx, settings, data, assignment_path, list(range(spec.n_shards)), shard_outs)
     submodels = [{"embeddings": out["embeddings"], "sidecar": out["sidecar"]} for out in shard_outs]
-    for kind, out in zip(aggregators, aggregator_outs, strict=True):
-        log.info("%s/%s/%s_K%d: aggregator %s", dataset, model_name, partition, k, kind)
-        run_aggregate(kind, model_name, params, agg_params, submodels, data, out, dataset, partition, k, seed, device,
-                      threads, ks, batch_users)
+    for aggregator, out in zip(aggregators, aggregator_outs, strict=True):
+        log.info("%s: aggregator %s", spec.label(), aggregator)
+        run_aggregate(spec.with_(aggregator=aggregator), ctx, settings, data, submodels, out)
 
 
 def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,33 +155,23 @@ def train_aggregator(kind: str, model_name: str, base_params: dict, agg_params: 
     return cfg, res.model, res
 
 
-def run_aggregate(kind: str, model_name: str, base_params: dict, agg_params: dict, submodels: list[dict],
-                  data: dict, out: dict, dataset: str, partition_name: str, k: int, seed: int,
-                  device: str = "auto", threads: int = 1, ks=(10, 20, 50), batch_users: int = 1024) -> dict:
+def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, submodels: list[dict],
+                  out: dict) -> dict:
     """Aggregate K sub-models (``submodels``: their embeddings and sidecar paths); evaluate; write artefacts."""
-    dev = setup_torch(threads, device)
-    train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
+    job = Job(spec, ctx, data)
+    train, valid = job.split("train"), job.split("valid")
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
     t0 = time.perf_counter()
-    cfg, model, res = train_aggregator(kind, model_name, base_params, agg_params, sub_p.to(dev), sub_q.to(dev),
-                                       train, valid, seed, dev, label=f"{dataset}/{model_name}/{partition_name}/{kind}")
+    cfg, model, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation,
+                                       sub_p.to(job.device), sub_q.to(job.device), train, valid, ctx.seed, job.device,
+                                       label=spec.label())
     seconds = res.train_seconds if res else time.perf_counter() - t0
-    save_state(model.state_dict(), out["model"])
-    with torch.no_grad():
-        p, q = model.embeddings()
-    method = method_name(partition_name, kind)
-    rows = evaluate_splits(embedding_scorer(p, q), train, valid, test, ks, batch_users, dev, dataset=dataset,
-                           model=model_name, method=method, partition=partition_name, aggregator=kind, n_shards=k)
-    write_rows(out["metrics"], [rows])
-    write_atomic(out["history"], pd.DataFrame(res.history if res else []).to_csv(index=False))
-    info = sidecar(artefact=str(out["model"]), kind="aggregator", aggregator=kind, method=method, dataset=dataset,
-                   model=model_name, partition=partition_name, n_shards=k,
-                   trained_on={"path": str(data["train"]), "sha256": train.sha256(), "interactions": len(train)},
-                   submodels=[{"sidecar": str(s["sidecar"]), "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
-                               "embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels],
-                   config=asdict(cfg), seed=seed, device=str(dev),
-                   epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
-                   train_seconds=seconds)
-    info["artefact_sha256"] = file_sha256(out["model"])  # the audit checks the file against it
-    write_sidecar(out["sidecar"], info)
+    info = job.save(model.state_dict(), out["model"], out["sidecar"], job.sidecar(
+        "aggregator", trained_on=trained_on(train, data["train"]),
+        submodels=[{"sidecar": str(s["sidecar"]), "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
+                    "embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels],
+        config=asdict(cfg), epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
+        train_seconds=seconds))
+    job.evaluate(model, train, out["metrics"])
+    write_history(out["history"], res)
     return info

@@ -6,7 +6,6 @@ each timing job's Snakemake ``benchmark.tsv`` (whole process, start-up and I/O i
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import matplotlib
@@ -16,40 +15,32 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .experiments import method_name  # noqa: E402
 from .figures import save_figure  # noqa: E402
 from .tables import model_order, read_metrics, write_table  # noqa: E402
 
-# the layout of workflow/rules/common.smk (results/<dataset>/<model>/seed<seed>/...); seed<seed>/ is optional here
-_SHARDED = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?:seed(?P<seed>\d+)/)?(?P<partition>[a-z]+)_K"
-                      r"(?P<k>\d+)/(?P<aggregator>[a-z]+)/unlearn_(?P<mode>[a-z]+)/times\.csv$")
-_RETRAIN = re.compile(r"results/(?P<dataset>[^/]+)/(?P<model>[^/]+)/(?:seed(?P<seed>\d+)/)?retrain/"
-                      r"unlearn_(?P<mode>[a-z]+)/times\.csv$")
+IDENTITY = ["dataset", "model", "method", "partition", "n_shards", "aggregator", "mode", "seed"]
 
 
 def read_times(paths) -> pd.DataFrame:
-    """One row per timing job: what it unlearned and its mean times (seconds) plus its benchmark.tsv summary."""
+    """One row per timing job: its identity (the ``RunSpec`` columns of its ``times.csv``), its mean times
+    (seconds) and its ``benchmark.tsv`` summary."""
     rows = []
     for path in paths:
-        p = str(path).replace("\\", "/")
-        m = _SHARDED.search(p) or _RETRAIN.search(p)
-        if not m:
-            raise ValueError(f"{path}: not a times.csv of an unlearning job")
-        info = m.groupdict()
         t = pd.read_csv(path)
-        row = {"dataset": info["dataset"], "model": info["model"], "mode": info["mode"], "steps": len(t),
-               "seed": int(info["seed"]) if info["seed"] else None}
-        if "partition" in info:
-            row.update(partition=info["partition"], aggregator=info["aggregator"], k=int(info["k"]),
-                       method=method_name(info["partition"], info["aggregator"]),
-                       submodel_s=t["submodel_seconds"].mean(), aggregator_s=t["aggregator_seconds"].mean(),
-                       total_s=t["total_seconds"].mean(), parallel_s=(t["submodel_seconds_parallel"] +
-                                                                      t["aggregator_seconds"]).mean(),
-                       shards_retrained=t["shards_retrained"].mean(),
-                       submodel_epochs=t["submodel_epochs"].mean() if "submodel_epochs" in t else float("nan"),
-                       aggregator_epochs=t["aggregator_epochs"].mean() if "aggregator_epochs" in t else float("nan"))
+        missing = [c for c in IDENTITY if c not in t.columns]
+        if missing or not len(t):
+            raise ValueError(f"{path}: not a times.csv of an unlearning job (expected the identity columns "
+                             f"{', '.join(IDENTITY)} and one row per step; missing: {', '.join(missing) or 'rows'})")
+        row = {c: t[c].iloc[0] for c in IDENTITY}
+        row["steps"] = len(t)
+        if row["method"] == "Retrain":
+            row.update(n_shards=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
         else:
-            row.update(method="Retrain", k=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
+            row.update(n_shards=int(row["n_shards"]), submodel_s=t["submodel_seconds"].mean(),
+                       aggregator_s=t["aggregator_seconds"].mean(), total_s=t["total_seconds"].mean(),
+                       parallel_s=(t["submodel_seconds_parallel"] + t["aggregator_seconds"]).mean(),
+                       shards_retrained=t["shards_retrained"].mean(), submodel_epochs=t["submodel_epochs"].mean(),
+                       aggregator_epochs=t["aggregator_epochs"].mean())
         bench = Path(path).with_name("benchmark.tsv")
         if bench.exists():
             b = pd.read_csv(bench, sep="\t")
@@ -73,7 +64,7 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     for (dataset, model), g in t.groupby(["dataset", "model"]):
         seq = g[g["mode"] == "sequential"]
         retrain = seq[seq["method"] == "Retrain"]["total_s"].mean() / 60
-        rec = seq[(seq["method"] == "RecEraser") & (seq["k"] == n_shards)]
+        rec = seq[(seq["method"] == "RecEraser") & (seq["n_shards"] == n_shards)]
         sub, agg, tot = (rec[c].mean() / 60 for c in ("submodel_s", "aggregator_s", "total_s"))
         p = paper.loc[(dataset, model)] if (dataset, model) in paper.index else None
         row = {"dataset": dataset, "model": model, "Retrain (min)": _fmt(retrain),
@@ -91,7 +82,7 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
                      **({f"paper_{c}": p[c] for c in paper.columns} if p is not None else {})})
     main = pd.DataFrame(rows).fillna("-")
 
-    every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["k"] == n_shards)]
+    every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)]
     seq_retrain = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])
     retrain_s = seq_retrain["total_s"]
     retrain_epochs = seq_retrain["epochs"] if "epochs" in seq_retrain else pd.Series(dtype=float)
@@ -114,7 +105,7 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
         return sel["value"].mean() if len(sel) else float("nan")
 
     batch_rows = []
-    for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & (t["k"] == n_shards)].itertuples():
+    for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)].itertuples():
         rb = t[(t["mode"] == "batch") & (t["method"] == "Retrain") & (t["dataset"] == r.dataset) & (t["model"] == r.model)]
         batch_rows.append({
             "dataset": r.dataset, "model": r.model, "method": r.method,
@@ -152,7 +143,7 @@ def speedup_claims(times_paths, n_shards: int, threshold: float = 10.0) -> list[
              "| dataset | model | Retrain (s) | RecEraser (s) | speed-up | claim |", "|:--|:--|--:|--:|--:|:--|"]
     for (dataset, model), g in seq.groupby(["dataset", "model"]):
         r = g[g["method"] == "Retrain"]["total_s"].mean()
-        e = g[(g["method"] == "RecEraser") & (g["k"] == n_shards)]["total_s"].mean()
+        e = g[(g["method"] == "RecEraser") & (g["n_shards"] == n_shards)]["total_s"].mean()
         s = r / e if e else float("nan")
         lines.append(f"| {dataset} | {model} | {r:.3g} | {e:.3g} | {s:.1f}x | {'holds' if s >= threshold else 'fails'} |")
     return ["\n".join(lines)]
@@ -172,15 +163,15 @@ def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
     for ax, dataset in zip(axes[0], datasets):
         right = ax.twinx()
         for j, model in enumerate(model_order(t[t["dataset"] == dataset]["model"])):
-            tm = t[(t["dataset"] == dataset) & (t["model"] == model)].sort_values("k")
+            tm = t[(t["dataset"] == dataset) & (t["model"] == model)].sort_values("n_shards")
             rm = m[(m["dataset"] == dataset) & (m["model"] == model)].groupby("n_shards")["value"].mean()
-            ks = tm["k"].tolist()
-            ax.plot(ks, [rm.get(k, float("nan")) for k in ks], "-o", color=colors(j), label=f"{model} Recall@20")
-            right.plot(ks, tm["total_s"], "--s", color=colors(j), alpha=0.7, label=f"{model} time")
-            plotted.append(tm.assign(recall20=[rm.get(k, float("nan")) for k in ks]))
+            shard_counts = tm["n_shards"].tolist()
+            ax.plot(shard_counts, [rm.get(k, float("nan")) for k in shard_counts], "-o", color=colors(j), label=f"{model} Recall@20")
+            right.plot(shard_counts, tm["total_s"], "--s", color=colors(j), alpha=0.7, label=f"{model} time")
+            plotted.append(tm.assign(recall20=[rm.get(k, float("nan")) for k in shard_counts]))
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.set_xticks(sorted(t["k"].unique()), [str(k) for k in sorted(t["k"].unique())])
+        ax.set_xticks(sorted(t["n_shards"].unique()), [str(k) for k in sorted(t["n_shards"].unique())])
         ax.set_xlabel("number of shards K")
         ax.set_ylabel("test Recall@20 (solid)")
         right.set_ylabel("mean unlearning time per request, s (dashed)")

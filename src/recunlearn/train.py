@@ -68,6 +68,31 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def epoch_batches(model: Recommender, cfg: ModelConfig, train: Interactions, sampler, generator):
+    """One epoch's batches: user batches for the WMF loss, else (user, positive, negative) triples drawn per
+    training interaction or per user (``cfg.sampling``)."""
+    if sampler is None:
+        return user_batches(train, cfg.batch_size, generator)
+    if getattr(cfg, "sampling", "interaction") == "user":
+        return user_pair_batches(train, sampler, cfg.batch_size, generator)
+    return pair_batches(train, sampler, cfg.batch_size, generator)
+
+
+def train_epoch(model: Recommender, optimizer, batches, device) -> float:
+    """One pass of the optimiser over ``batches``; the mean training loss."""
+    model.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        batch = tuple(t.to(device) for t in batch)
+        loss = model.calculate_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch[0])
+        count += len(batch[0])
+    return total / max(count, 1)
+
+
 def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interactions, valid: Interactions,
         seed: int, device: str | torch.device = "cpu", label: str = "", eval_at_start: bool = False) -> TrainResult:
     """Train ``model`` (a base model's name, or a function building a Recommender, e.g. an aggregator) on
@@ -114,25 +139,10 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
     if eval_at_start:  # an aggregator starts from a meaningful point (StaticAgg: MeanAgg); keep it if never beaten
         validate(0, float("nan"))
     for epoch in range(1, cfg.max_epochs + 1):
-        model.train()
-        total, count = 0.0, 0
-        if sampler is None:
-            batches = user_batches(train, cfg.batch_size, generator)
-        elif getattr(cfg, "sampling", "interaction") == "user":
-            batches = user_pair_batches(train, sampler, cfg.batch_size, generator)
-        else:
-            batches = pair_batches(train, sampler, cfg.batch_size, generator)
-        for batch in batches:
-            batch = tuple(t.to(device) for t in batch)
-            loss = model.calculate_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch[0])
-            count += len(batch[0])
+        loss = train_epoch(model, optimizer, epoch_batches(model, cfg, train, sampler, generator), device)
         if epoch % cfg.eval_every and epoch != cfg.max_epochs:
             continue
-        if validate(epoch, total / max(count, 1)):
+        if validate(epoch, loss):
             log.info("%s: no improvement in %d evaluations: stopping at epoch %d", label, cfg.patience, epoch)
             break
     seconds = time.perf_counter() - t0

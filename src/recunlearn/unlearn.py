@@ -17,16 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .artefacts import read_sidecar, record_artefact_sha256, save_state, sidecar
+from .artefacts import file_sha256, read_sidecar, save_state
 from .data import Interactions, load_interactions, write_atomic, write_json
-from .experiments import method_name
-from .metrics import embedding_scorer, evaluate_splits
 from .models import model_config
-from .results import write_rows
-from .sharded import file_sha256, load_submodels, shard_interactions, train_aggregator, train_submodel
-from .train import fit, setup_torch
+from .run import Job, JobContext, RunSpec, Settings, trained_on
+from .sharded import final_embeddings, load_submodels, shard_interactions, train_aggregator, train_submodel
+from .train import fit
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +63,17 @@ def _assignment(path) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- sharded methods
-def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, agg_params: dict, data: dict,
-                    assignment_path, submodels: list[dict], requests_csv, out: dict, dataset: str,
-                    partition_name: str, k: int, seed: int, n_timed: int, device: str = "auto", threads: int = 1,
-                    ks=(10, 20, 50), batch_users: int = 1024, valid_mode: str = "users") -> pd.DataFrame:
-    """Unlearn the requests from a sharded model (``mode`` sequential or batch); write times, metrics, the
-    retrained artefacts under ``out['dir']`` and the manifest of the served model (``out['served']``).
-    ``base_params`` and ``valid_mode`` must be those the sub-models were trained with (exactness)."""
-    dev = setup_torch(threads, device)
-    train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
-    assign = _assignment(assignment_path)
-    requests = pd.read_csv(requests_csv)
-    steps = unlearning_steps(mode, requests["row"].to_numpy(), n_timed)
+def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, submodels: list[dict], out: dict,
+                    n_timed: int) -> pd.DataFrame:
+    """Unlearn the requests (``data['requests']``) from the sharded model ``spec`` (``spec.mode`` sequential or
+    batch; ``data`` also holds the splits and the partition's ``assignment``; ``submodels``: each shard's model,
+    embeddings and sidecar); write the times, the metrics, the retrained artefacts under ``out['dir']`` and the
+    manifest of the served model (``out['served']``). ``settings`` must be those the sub-models were trained with
+    (exactness)."""
+    job = Job(spec, ctx, data)
+    train, valid = job.split("train"), job.split("valid")
+    assign = _assignment(data["assignment"])
+    steps = unlearning_steps(spec.mode, pd.read_csv(data["requests"])["row"].to_numpy(), n_timed)
     out_dir = Path(out["dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
@@ -85,7 +81,6 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
                 "embeddings": str(s["embeddings"]), "retrained": False} for i, s in enumerate(submodels)]
     deleted: list[int] = []
     times, agg_info = [], None
-    label = f"{dataset}/{model_name}/{partition_name}_K{k}/{kind}"
     for step, rows in enumerate(steps):
         deleted += rows
         affected = sorted(set(assign[rows].tolist()))
@@ -94,97 +89,73 @@ def unlearn_sharded(mode: str, kind: str, model_name: str, base_params: dict, ag
         reduced_assign = np.delete(assign, deleted)
         for s in affected:
             part = shard_interactions(reduced, None, s, assign=reduced_assign)
-            cfg, res = train_submodel(model_name, base_params, part, valid, seed, dev, label=f"{label} unlearn shard {s}",
-                                      valid_mode=valid_mode)
+            cfg, res = train_submodel(spec.model, settings.hyper, part, valid, ctx.seed, job.device,
+                                      label=f"{spec.label()} shard {s}", valid_mode=settings.valid_mode)
             stem = out_dir / f"shard_{s}"
-            save_state(res.model.state_dict(), f"{stem}.model.pt")
-            with torch.no_grad():
-                p, q = res.model.embeddings()
-            save_state({"user": p, "item": q}, f"{stem}.embeddings.pt")
-            sub_p[s], sub_q[s] = p.cpu(), q.cpu()
-            info = sidecar(artefact=f"{stem}.model.pt", kind="sub-model", dataset=dataset, model=model_name,
-                           partition=f"{partition_name}_K{k}", shard=s, unlearned_requests=len(deleted),
-                           trained_on={"path": f"{data['train']} where shard == {s}, minus {len(deleted)} deleted",
-                                       "sha256": part.sha256(), "interactions": len(part)},
-                           embeddings={"path": f"{stem}.embeddings.pt", "sha256": file_sha256(f"{stem}.embeddings.pt")},
-                           config=asdict(cfg), seed=seed, device=str(dev), epochs_run=res.epochs_run,
-                           best_epoch=res.best_epoch, train_seconds=res.train_seconds)
-            info["artefact_sha256"] = file_sha256(f"{stem}.model.pt")  # the audit checks the file against it
-            write_json(f"{stem}.model.json", info)
+            embeddings = final_embeddings(res.model)
+            save_state(embeddings, f"{stem}.embeddings.pt")
+            sub_p[s], sub_q[s] = embeddings["user"].cpu(), embeddings["item"].cpu()
+            job.save(res.model.state_dict(), f"{stem}.model.pt", f"{stem}.model.json", job.sidecar(
+                "sub-model", spec.with_(aggregator=None, mode=None), shard=s, unlearned_requests=len(deleted),
+                trained_on=trained_on(part, f"{data['train']} where shard == {s}, minus {len(deleted)} deleted"),
+                config=asdict(cfg), epochs_run=res.epochs_run, best_epoch=res.best_epoch,
+                train_seconds=res.train_seconds), files={"embeddings": f"{stem}.embeddings.pt"})
             current[s] = {"kind": "sub-model", "shard": s, "sidecar": f"{stem}.model.json", "model": f"{stem}.model.pt",
                           "embeddings": f"{stem}.embeddings.pt", "retrained": True}
             sub_seconds.append(res.train_seconds)
             sub_epochs.append(res.epochs_run)
-        cfg, agg, res = train_aggregator(kind, model_name, base_params, agg_params, sub_p.to(dev), sub_q.to(dev),
-                                         reduced, valid, seed, dev, label=f"{label} unlearn aggregator")
+        cfg, agg, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation,
+                                         sub_p.to(job.device), sub_q.to(job.device), reduced, valid, ctx.seed,
+                                         job.device, label=f"{spec.label()} aggregator")
         agg_seconds = res.train_seconds if res else 0.0
-        times.append({"step": step, "requests": len(rows), "deleted_so_far": len(deleted),
-                      "shards_retrained": len(affected), "submodel_seconds": float(np.sum(sub_seconds)),
+        times.append({**spec.identity(), "seed": ctx.seed, "step": step, "requests": len(rows),
+                      "deleted_so_far": len(deleted), "shards_retrained": len(affected),
+                      "submodel_seconds": float(np.sum(sub_seconds)),
                       "submodel_seconds_parallel": float(np.max(sub_seconds)), "submodel_epochs": int(np.sum(sub_epochs)),
                       "aggregator_seconds": agg_seconds, "aggregator_epochs": res.epochs_run if res else 0,
                       "total_seconds": float(np.sum(sub_seconds)) + agg_seconds})
-        log.info("%s %s step %d: %d request(s), %d shard(s) retrained in %.2f s, aggregator %.2f s", label, mode, step,
+        log.info("%s step %d: %d request(s), %d shard(s) retrained in %.2f s, aggregator %.2f s", spec.label(), step,
                  len(rows), len(affected), float(np.sum(sub_seconds)), agg_seconds)
         agg_info = (cfg, agg, res, reduced)
     cfg, agg, res, reduced = agg_info
-    save_state(agg.state_dict(), out_dir / "aggregator.pt")
-    agg_sidecar = sidecar(artefact=str(out_dir / "aggregator.pt"), kind="aggregator", aggregator=kind, dataset=dataset,
-                          model=model_name, partition=f"{partition_name}_K{k}", unlearned_requests=len(deleted),
-                          trained_on={"path": f"{data['train']} minus {len(deleted)} deleted", "sha256": reduced.sha256(),
-                                      "interactions": len(reduced)},
-                          submodels=[{"sidecar": c["sidecar"], "trained_on_sha256": read_sidecar(c["sidecar"])["trained_on"]["sha256"]}
-                                     for c in current],
-                          config=asdict(cfg), seed=seed, device=str(dev), train_seconds=res.train_seconds if res else 0.0)
-    agg_sidecar["artefact_sha256"] = file_sha256(out_dir / "aggregator.pt")
-    for entry, served_sub in zip(agg_sidecar["submodels"], current):
-        entry["embeddings_sha256"] = file_sha256(served_sub["embeddings"])
-    write_json(out_dir / "aggregator.json", agg_sidecar)
-    with torch.no_grad():
-        p, q = agg.embeddings()
-    method = method_name(partition_name, kind)
-    rows = evaluate_splits(embedding_scorer(p, q), reduced, valid, test, ks, batch_users, dev, dataset=dataset,
-                           model=model_name, method=f"{method} (unlearned, {mode})", partition=partition_name,
-                           aggregator=kind, n_shards=k)
-    write_rows(out["metrics"], [rows])
+    job.save(agg.state_dict(), out_dir / "aggregator.pt", out_dir / "aggregator.json", job.sidecar(
+        "aggregator", unlearned_requests=len(deleted),
+        trained_on=trained_on(reduced, f"{data['train']} minus {len(deleted)} deleted"),
+        submodels=[{"sidecar": c["sidecar"], "trained_on_sha256": read_sidecar(c["sidecar"])["trained_on"]["sha256"],
+                    "embeddings_sha256": file_sha256(c["embeddings"])} for c in current],
+        config=asdict(cfg), train_seconds=res.train_seconds if res else 0.0))
+    job.evaluate(agg, reduced, out["metrics"])
     write_atomic(out["times"], pd.DataFrame(times).to_csv(index=False))
-    served = {"dataset": dataset, "model": model_name, "method": method, "mode": mode, "partition": partition_name,
-              "aggregator": kind, "n_shards": k, "deleted_rows": [int(r) for r in deleted],
-              "train": str(data["train"]), "assignment": str(assignment_path),
-              "assignment_sha256": file_sha256(assignment_path),
+    served = {**spec.identity(), "deleted_rows": [int(r) for r in deleted], "train": str(data["train"]),
+              "assignment": str(data["assignment"]), "assignment_sha256": file_sha256(data["assignment"]),
               "artefacts": current + [{"kind": "aggregator", "sidecar": str(out_dir / "aggregator.json")}]}
     write_json(out["served"], served)
     return pd.DataFrame(times)
 
 
 # ---------------------------------------------------------------------------- Retrain baseline
-def unlearn_retrain(mode: str, model_name: str, params: dict, data: dict, requests_csv, out: dict, dataset: str,
-                    seed: int, n_timed: int, device: str = "auto", threads: int = 1, ks=(10, 20, 50),
-                    batch_users: int = 1024) -> pd.DataFrame:
-    """Retrain from scratch without the request(s): sequential (each of the first ``n_timed`` requests, cumulative)
-    or batch (all R at once, the reference for batch unlearning)."""
-    dev = setup_torch(threads, device)
-    train, valid, test = (load_interactions(data[s]) for s in ("train", "valid", "test"))
-    steps = unlearning_steps(mode, pd.read_csv(requests_csv)["row"].to_numpy(), n_timed)
-    cfg = model_config(model_name, params)
+def unlearn_retrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, out: dict,
+                    n_timed: int) -> pd.DataFrame:
+    """Retrain from scratch without the request(s) (``data['requests']``): sequential (each of the first ``n_timed``
+    requests, cumulative) or batch (all R at once, the reference for batch unlearning)."""
+    job = Job(spec, ctx, data)
+    train, valid = job.split("train"), job.split("valid")
+    steps = unlearning_steps(spec.mode, pd.read_csv(data["requests"])["row"].to_numpy(), n_timed)
+    cfg = model_config(spec.model, settings.hyper)
     deleted, times = [], []
     for step, rows in enumerate(steps):
         deleted += rows
         reduced = without(train, np.array(deleted))
-        res = fit(model_name, cfg, reduced, valid, seed, dev, label=f"{dataset}/{model_name}/retrain without {len(deleted)}")
-        times.append({"step": step, "requests": len(rows), "deleted_so_far": len(deleted),
-                      "retrain_seconds": res.train_seconds, "epochs_run": res.epochs_run})
-    save_state(res.model.state_dict(), out["model"])
-    write_json(out["sidecar"], sidecar(artefact=str(out["model"]), kind="model", dataset=dataset, model=model_name,
-                                      method="Retrain", unlearned_requests=len(deleted),
-                                      trained_on={"path": f"{data['train']} minus {len(deleted)} deleted",
-                                                  "sha256": reduced.sha256(), "interactions": len(reduced)},
-                                      config=asdict(cfg), seed=seed, device=str(dev), train_seconds=res.train_seconds))
-    record_artefact_sha256(out["sidecar"])
-    with torch.no_grad():
-        p, q = res.model.embeddings()
-    metrics = evaluate_splits(embedding_scorer(p, q), reduced, valid, test, ks, batch_users, dev, dataset=dataset,
-                              model=model_name, method=f"Retrain (unlearned, {mode})")
-    write_rows(out["metrics"], [metrics])
+        res = fit(spec.model, cfg, reduced, valid, ctx.seed, job.device,
+                  label=f"{spec.label()} without {len(deleted)}")
+        times.append({**spec.identity(), "seed": ctx.seed, "step": step, "requests": len(rows),
+                      "deleted_so_far": len(deleted), "retrain_seconds": res.train_seconds,
+                      "epochs_run": res.epochs_run})
+    job.save(res.model.state_dict(), out["model"], out["sidecar"], job.sidecar(
+        "model", unlearned_requests=len(deleted),
+        trained_on=trained_on(reduced, f"{data['train']} minus {len(deleted)} deleted"), config=asdict(cfg),
+        train_seconds=res.train_seconds))
+    job.evaluate(res.model, reduced, out["metrics"])
     write_atomic(out["times"], pd.DataFrame(times).to_csv(index=False))
     return pd.DataFrame(times)
 

@@ -1,16 +1,15 @@
 """Rule partition: the shard of every training interaction, and the partition's statistics."""
 
+from recunlearn.run import JobContext, RunSpec
 from recunlearn.runlog import job_log
 from recunlearn.sharded import run_partition
 
 with job_log(snakemake.log[0]):
     run_partition(
-        snakemake.wildcards.partition,
-        int(snakemake.wildcards.k),
+        RunSpec.from_wildcards(snakemake.wildcards),
+        JobContext(seed=int(snakemake.wildcards.seed)),
+        options=dict(snakemake.params.options),
         data={"train": snakemake.input.train},
         embeddings_path=snakemake.input.embeddings,
         out={key: snakemake.output[key] for key in ("assignment", "stats")},
-        seed=int(snakemake.wildcards.seed),
-        options=dict(snakemake.params.options),
-        dataset=snakemake.wildcards.dataset,
     )

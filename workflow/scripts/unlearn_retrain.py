@@ -1,16 +1,15 @@
 """Rule unlearn_retrain: the Retrain baseline without the request(s), timed."""
 
+from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
 from recunlearn.unlearn import unlearn_retrain
 
-w = snakemake.wildcards
 with job_log(snakemake.log[0]):
     unlearn_retrain(
-        w.mode, w.model, dict(snakemake.params.hyper),
-        data={split: snakemake.input[split] for split in ("train", "valid", "test")},
-        requests_csv=snakemake.input.requests,
+        RunSpec.from_wildcards(snakemake.wildcards),
+        JobContext.from_job(snakemake),
+        Settings.from_job(snakemake),
+        data={key: snakemake.input[key] for key in ("train", "valid", "test", "requests")},
         out={key: snakemake.output[key] for key in ("model", "sidecar", "times", "metrics")},
-        dataset=w.dataset, seed=int(w.seed), n_timed=snakemake.params.n_timed,
-        device=snakemake.params.training["device"], threads=snakemake.threads,
-        ks=snakemake.params.evaluation["ks"], batch_users=snakemake.params.evaluation["batch_users"],
+        n_timed=snakemake.params.n_timed,
     )
