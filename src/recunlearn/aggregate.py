@@ -234,8 +234,9 @@ class AttAgg(_Aggregator):
         return self.attention(self.transform(self.sub_q.index_select(1, idx)), self.W2, self.h2)
 
 
-def build(kind: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str = "bpr", **loss_options):
-    """Aggregator ``kind`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with the base
+def build(aggregator: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str = "bpr",
+          **loss_options):
+    """Aggregator ``aggregator`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with the base
     model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0)."""
-    cls = resolve(lookup(AGGREGATORS, "aggregator", kind).impl)
+    cls = resolve(lookup(AGGREGATORS, "aggregator", aggregator).impl)
     return cls(sub_p, sub_q, cfg, train, loss=loss, **loss_options)

@@ -46,6 +46,7 @@ class AggregatorEntry:
     name: str
     impl: str  # "module:Class" of the aggregator (aggregate.py)
     paper_name: str
+    trained: bool = True  # False: no parameters to learn (MeanAgg), served as built
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -83,9 +84,9 @@ def register_partition(name: str, impl: str, *, paper_name: str, unit: str, opti
     PARTITIONS[name] = PartitionEntry(name, impl, paper_name, unit, dict(options or {}))
 
 
-def register_aggregator(name: str, impl: str, *, paper_name: str) -> None:
+def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool = True) -> None:
     _check_name("aggregator", name, AGGREGATORS)
-    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name)
+    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained)
 
 
 def resolve(impl: str):
@@ -148,6 +149,6 @@ register_partition("inbp", "recunlearn.partition:inbp", paper_name="InBP", unit=
 register_partition("bekm", "recunlearn.partition:bekm", paper_name="BEKM", unit="users",
                    options={"rounds": "bekm_rounds"})
 
-register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg")
+register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg", trained=False)
 register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg")
 register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg")

@@ -18,6 +18,7 @@ from .artefacts import file_sha256, load_state, read_sidecar, save_state
 from .data import Interactions, atomic_write, load_interactions, write_json
 from .models import model_config
 from .partition import partition
+from .registry import AGGREGATORS, lookup
 from .run import Job, JobContext, RunSpec, Settings, trained_on, write_history
 from .train import fit
 
@@ -136,18 +137,18 @@ def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([s["user"] for s in states]), torch.stack([s["item"] for s in states])
 
 
-def train_aggregator(kind: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
+def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
                      train: Interactions, valid: Interactions, seed: int, device, label: str):
-    """Build (and for static / att, train) the aggregator over frozen sub-model embeddings."""
+    """Build (and unless it has nothing to learn, train) the aggregator over frozen sub-model embeddings."""
     base = model_config(model_name, base_params)
     # the base model's own loss; the WMF loss batches users, so the aggregator takes the base model's user batch
     batch = base.batch_size if base.loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
     cfg = AggregatorConfig(**{**agg_params, "batch_size": batch})
 
     def make():
-        return build(kind, sub_p, sub_q, cfg, train, base.loss, **base.loss_options())
+        return build(aggregator, sub_p, sub_q, cfg, train, base.loss, **base.loss_options())
 
-    if kind == "mean":
+    if not lookup(AGGREGATORS, "aggregator", aggregator).trained:  # MeanAgg: nothing to learn
         model = make().to(device).eval()
         return cfg, model, None
     # evaluated before training too, so a trained aggregator is never kept below its starting point on validation
