@@ -49,10 +49,3 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def record_artefact_sha256(sidecar_path: str | Path) -> None:
-    """Add the sha256 of the sidecar's ``artefact`` file to the sidecar: what the audit checks the file against."""
-    info = read_sidecar(sidecar_path)
-    info["artefact_sha256"] = file_sha256(info["artefact"])
-    write_json(sidecar_path, info)

@@ -9,9 +9,9 @@ combinations, the tables and figures all read these three registries, so a new e
 - an aggregator: one class in ``aggregate.py`` plus a ``register_aggregator`` line below.
 
 This module is torch-free, as the main Snakemake process imports it: an entry names its implementation as
-``"module:attribute"``, imported only by the job that runs it. Model files are found by ``discover_models``, which
-reads each file's ``register_model`` call without importing the file (so without torch), and imports the
-torch-free config part only: a model file keeps its config dataclass above the line ``# --- model``.
+``"module:attribute"``, imported only by the job that runs it. ``discover_models`` (called when
+``recunlearn.models`` is imported) registers every model file by executing only its torch-free part: a model file
+keeps its config dataclass above a line starting ``# --- model``, and its ``nn.Module`` below it.
 """
 
 from __future__ import annotations
