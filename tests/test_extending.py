@@ -103,3 +103,16 @@ def test_a_model_file_and_a_partition_function_reach_every_table(tmp_path):
     assert (repo / "results/synthetic/seed2022/partitions/modulo_K3/assignment.npz").is_file()
     figure = pd.read_csv(repo / "results" / "figures" / "fig_6_2.csv")
     assert set(figure["variant"]) == {"Modulo"} and set(figure["model"]) == {"Toy"}
+
+
+def test_the_registries_are_read_without_torch():
+    """The main Snakemake process reads the registries and the generated schema without importing torch (a user's
+    --sdm conda setup has no torch outside the jobs' environments)."""
+    code = ("import sys; from recunlearn.config import load_schema; from recunlearn.registry import "
+            "wildcard_constraints; from recunlearn.experiments import partition_options; "
+            f"s = load_schema({str(ROOT / 'workflow' / 'schemas' / 'config.schema.yaml')!r}); w = wildcard_constraints(); "
+            "assert 'LightGCN' in w['model'] and 'inbp' in w['partition'], w; "
+            "assert 'c0' in s['properties']['hyperparameters']['properties']['WMF']['properties']; "
+            "print('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
