@@ -50,7 +50,8 @@ def modulo(train: Interactions, k: int, seed: int, **_):
     """Every user's interactions to shard user mod K (a test of the registry)."""
     return (train.user % k).astype(np.int64), {"rounds": 0, "converged": True, "unit": "user"}
 '''
-MODULO_REGISTRATION = '\nregister_partition("modulo", "recunlearn.partition:modulo", paper_name="Modulo", unit="users")\n'
+MODULO_REGISTRATION = ('\nregister_partition("modulo", "recunlearn.partition:modulo", paper_name="Modulo", '
+                       'unit="users")\n')
 
 
 def repository_copy(dest):
@@ -95,7 +96,8 @@ def test_a_model_file_and_a_partition_function_reach_every_table(tmp_path):
     assert "config key 'hyperparameters.Toy.scael': unknown key" in refused.stdout + refused.stderr
 
     # the wildcards and the jobs: Table 6.3 and Fig. 6.2 built for the new model and the new partition
-    snakemake(repo, "results/tables/table_6_3.md", "results/figures/fig_6_2.csv", "--configfile", str(repo / "toy.yaml"))
+    snakemake(repo, "results/tables/table_6_3.md", "results/figures/fig_6_2.csv", "--configfile",
+              str(repo / "toy.yaml"))
     sidecar = yaml.safe_load((repo / "results/synthetic/Toy/seed2022/retrain/model.json").read_text())
     assert sidecar["config"]["scale"] == 2.0 and sidecar["config"]["lr"] == 0.1
     table = pd.read_csv(repo / "results" / "tables" / "table_6_3.csv")
@@ -110,7 +112,8 @@ def test_the_registries_are_read_without_torch():
     --sdm conda setup has no torch outside the jobs' environments)."""
     code = ("import sys; from recunlearn.config import load_schema; from recunlearn.registry import "
             "wildcard_constraints; from recunlearn.experiments import partition_options; "
-            f"s = load_schema({str(ROOT / 'workflow' / 'schemas' / 'config.schema.yaml')!r}); w = wildcard_constraints(); "
+            f"s = load_schema({str(ROOT / 'workflow' / 'schemas' / 'config.schema.yaml')!r}); "
+            "w = wildcard_constraints(); "
             "assert 'LightGCN' in w['model'] and 'inbp' in w['partition'], w; "
             "assert 'c0' in s['properties']['hyperparameters']['properties']['WMF']['properties']; "
             "print('torch' in sys.modules)")

@@ -236,7 +236,7 @@ class AttAgg(_Aggregator):
 
 def build(aggregator: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str = "bpr",
           **loss_options):
-    """Aggregator ``aggregator`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with the base
-    model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0)."""
+    """Aggregator ``aggregator`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with
+    the base model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0)."""
     cls = resolve(lookup(AGGREGATORS, "aggregator", aggregator).impl)
     return cls(sub_p, sub_q, cfg, train, loss=loss, **loss_options)

@@ -152,7 +152,7 @@ class Job:
         write_sidecar(sidecar_path, info)
         return info
 
-    def evaluate(self, model, train, out_metrics, spec: RunSpec | None = None):
+    def evaluate(self, model, train, out_metrics):
         """Validation and test metrics of ``model`` (trained on ``train``) written to ``out_metrics``."""
         import torch
 
@@ -163,7 +163,7 @@ class Job:
             p, q = model.embeddings()
         rows = evaluate_splits(embedding_scorer(p, q), train, self.split("valid"), self.split("test"),
                                self.ctx.cutoffs, self.ctx.batch_users, self.device,
-                               **(spec or self.spec).metric_labels())
+                               **self.spec.metric_labels())
         write_rows(out_metrics, [rows])
         return rows
 

@@ -39,7 +39,8 @@ def run_pretrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict,
     train = job.split("train")
     res = fit("WMF", cfg, train, job.split("valid"), ctx.seed, job.device, label=f"{spec.dataset}/pretrain")
     return job.save(final_embeddings(res.model), out["embeddings"], out["sidecar"], job.sidecar(
-        "pretrained embeddings", spec.with_(model="WMF"), trained_on=trained_on(train, data["train"]),
+        "pretrained embeddings", spec.with_(model="WMF"), method="pretraining",
+        trained_on=trained_on(train, data["train"]),
         config=asdict(cfg), epochs_run=res.epochs_run, best_epoch=res.best_epoch, train_seconds=res.train_seconds))
 
 
@@ -169,7 +170,8 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
     seconds = res.train_seconds if res else time.perf_counter() - t0
     info = job.save(model.state_dict(), out["model"], out["sidecar"], job.sidecar(
         "aggregator", trained_on=trained_on(train, data["train"]),
-        submodels=[{"sidecar": str(s["sidecar"]), "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
+        submodels=[{"sidecar": str(s["sidecar"]),
+                    "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
                     "embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels],
         config=asdict(cfg), epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
         train_seconds=seconds))

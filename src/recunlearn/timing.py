@@ -166,7 +166,8 @@ def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
             tm = t[(t["dataset"] == dataset) & (t["model"] == model)].sort_values("n_shards")
             rm = m[(m["dataset"] == dataset) & (m["model"] == model)].groupby("n_shards")["value"].mean()
             shard_counts = tm["n_shards"].tolist()
-            ax.plot(shard_counts, [rm.get(k, float("nan")) for k in shard_counts], "-o", color=colors(j), label=f"{model} Recall@20")
+            ax.plot(shard_counts, [rm.get(k, float("nan")) for k in shard_counts], "-o", color=colors(j),
+                    label=f"{model} Recall@20")
             right.plot(shard_counts, tm["total_s"], "--s", color=colors(j), alpha=0.7, label=f"{model} time")
             plotted.append(tm.assign(recall20=[rm.get(k, float("nan")) for k in shard_counts]))
         ax.set_xscale("log")
