@@ -180,3 +180,17 @@ def test_aggregation_and_synthetic_defaults_match_their_dataclasses():
         assert {k: defaults[k] for k in documented} == documented, section
 
 
+
+
+def test_schema_of_a_config_written_without_string_annotations():
+    """A model file without ``from __future__ import annotations`` gets the same schema; an unsupported type is
+    refused in one line naming the field."""
+    from recunlearn.config import ConfigError, dataclass_schema
+
+    plain = dataclasses.make_dataclass("Plain", [("dim", int, dataclasses.field(default=8)),
+                                                 ("lr", float, dataclasses.field(default=0.1))], frozen=True)
+    props = dataclass_schema(plain)["properties"]
+    assert props["dim"]["type"] == "integer" and props["lr"]["type"] == "number" and props["lr"]["default"] == 0.1
+    listy = dataclasses.make_dataclass("Listy", [("ids", list, dataclasses.field(default_factory=list))])
+    with pytest.raises(ConfigError, match="Listy.ids: type list has no config schema"):
+        dataclass_schema(listy)

@@ -107,7 +107,11 @@ def dataclass_schema(cls, description: str = "") -> dict:
     props = {}
     for f in dataclasses.fields(cls):
         meta = dict(f.metadata)
-        prop = {} if "enum" in meta else {"type": _JSON_TYPES[str(f.type)]}
+        type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        if "enum" not in meta and type_name not in _JSON_TYPES:
+            raise ConfigError(f"{cls.__name__}.{f.name}: type {type_name} has no config schema (expected one of "
+                              f"{', '.join(_JSON_TYPES)}, or an enum in its metadata)")
+        prop = {} if "enum" in meta else {"type": _JSON_TYPES[type_name]}
         props[f.name] = {**prop, **{k: v for k, v in meta.items() if k != "description"}, "default": f.default,
                          "description": meta.get("description", f.name)}
     return {"type": "object", "description": description, "additionalProperties": False, "default": {},

@@ -18,6 +18,7 @@ from . import optim
 from .data import Interactions, check_ids
 from .metrics import embedding_scorer, evaluate
 from .models import ModelConfig, model_class
+from .models.hparams import OPTIMIZERS
 from .models.base import Recommender
 from .sampling import NegativeSampler, pair_batches, user_batches, user_pair_batches
 
@@ -50,7 +51,7 @@ def make_optimizer(cfg: ModelConfig, params):
         return optim.Adam(params, lr=cfg.lr)
     if name == "sgd":
         return optim.SGD(params, lr=cfg.lr)
-    raise ValueError(f"optimizer '{cfg.optimizer}': expected adagrad, adam or sgd")
+    raise ValueError(f"optimizer '{cfg.optimizer}': expected {', '.join(OPTIMIZERS)}")
 
 
 @dataclass
