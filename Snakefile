@@ -15,6 +15,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sharding.smk"
+include: "workflow/rules/tuning.smk"
 include: "workflow/rules/unlearning.smk"
 include: "workflow/rules/results.smk"
 

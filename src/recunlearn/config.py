@@ -163,6 +163,12 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     schema = load_schema(schema_path)
     _validate(config, schema, schema)
     _check_semantics(config)
+    from .tuning import SpaceError, check_tuning
+
+    try:
+        check_tuning(config, schema)
+    except SpaceError as exc:
+        raise ConfigError(f"config key {exc}") from None
     for dataset, per_model in config.get("dataset_hyperparameters", {}).items():
         for model in per_model:
             _validate_merged(hyperparameters(config, dataset, model), model, f"dataset_hyperparameters.{dataset}.{model}",

@@ -47,6 +47,9 @@ class AggregatorEntry:
     impl: str  # "module:Class" of the aggregator (aggregate.py)
     paper_name: str
     trained: bool = True  # False: no parameters to learn (MeanAgg), served as built
+    # what the validation tuner (recunlearn.tuning) searches of the config's aggregation section, as a model's
+    # search_space: {key: {low, high, log} or {choices}}
+    search_space: dict = field(default_factory=dict)
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -84,9 +87,10 @@ def register_partition(name: str, impl: str, *, paper_name: str, unit: str, opti
     PARTITIONS[name] = PartitionEntry(name, impl, paper_name, unit, dict(options or {}))
 
 
-def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool = True) -> None:
+def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool = True,
+                        search_space: dict | None = None) -> None:
     _check_name("aggregator", name, AGGREGATORS)
-    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained)
+    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}))
 
 
 def resolve(impl: str):
@@ -150,5 +154,9 @@ register_partition("bekm", "recunlearn.partition:bekm", paper_name="BEKM", unit=
                    options={"rounds": "bekm_rounds"})
 
 register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg", trained=False)
-register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg")
-register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg")
+register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg",
+                    search_space={"lr": {"low": 1.0e-3, "high": 0.5, "log": True}})
+register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg",
+                    search_space={"lr": {"low": 5.0e-3, "high": 0.1, "log": True},
+                                  "reg_weight": {"choices": [0.0, 1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]},
+                                  "keep_prob": {"low": 0.5, "high": 1.0}})

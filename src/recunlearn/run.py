@@ -96,17 +96,36 @@ class JobContext:
 @dataclass(frozen=True)
 class Settings:
     """What a model trains with: the base model's hyper-parameters (a sub-model's: with its overrides), the
-    aggregator's (``aggregation``), the interactions a sub-model is early-stopped on (``valid_mode``)."""
+    aggregator's (``aggregation``), the interactions a sub-model is early-stopped on (``valid_mode``). With the
+    validation tuner on (``recunlearn.tuning``) the tuned choices are merged in: ``tuned_hyper`` names the tuning
+    artefact merged over ``hyper``, ``tuned_aggregation`` {aggregator: artefact} those merged over ``aggregation``
+    per aggregator, and ``tuning`` {aggregator: plan} the aggregators this job tunes itself before training."""
 
     hyper: dict = field(default_factory=dict)
     aggregation: dict = field(default_factory=dict)
     valid_mode: str = "users"
+    tuned_hyper: str | None = None
+    tuned_aggregation: dict = field(default_factory=dict)
+    tuning: dict = field(default_factory=dict)
 
     @classmethod
     def from_job(cls, snakemake) -> Settings:
+        from .tuning import chosen
+
         p = snakemake.params
-        return cls(hyper=dict(p.hyper), aggregation=dict(getattr(p, "aggregation", None) or {}),
-                   valid_mode=getattr(p, "valid_mode", None) or "users")
+        tuned_hyper = getattr(p, "tuned_hyper", None) or None
+        return cls(hyper={**dict(p.hyper), **chosen(tuned_hyper)},
+                   aggregation=dict(getattr(p, "aggregation", None) or {}),
+                   valid_mode=getattr(p, "valid_mode", None) or "users", tuned_hyper=tuned_hyper,
+                   tuned_aggregation={a: path for a, path in dict(getattr(p, "tuned_aggregation", None) or {}).items()
+                                      if path},
+                   tuning={a: plan for a, plan in dict(getattr(p, "tuning", None) or {}).items() if plan})
+
+    def aggregation_for(self, aggregator: str) -> dict:
+        """The aggregation settings of ``aggregator``: the config's, with a choice read from its tuning artefact."""
+        from .tuning import chosen
+
+        return {**self.aggregation, **chosen(self.tuned_aggregation.get(aggregator))}
 
 
 def trained_on(x, path: str) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
@@ -139,8 +139,9 @@ def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
-                     train: Interactions, valid: Interactions, seed: int, device, label: str):
-    """Build (and unless it has nothing to learn, train) the aggregator over frozen sub-model embeddings."""
+                     train: Interactions, valid: Interactions, seed: int, device, label: str, on_eval=None):
+    """Build (and unless it has nothing to learn, train) the aggregator over frozen sub-model embeddings
+    (``on_eval``: ``train.fit``'s)."""
     base = model_config(model_name, base_params)
     # the base model's own loss; the WMF loss batches users, so the aggregator takes the base model's user batch
     batch = base.batch_size if base.loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
@@ -153,8 +154,29 @@ def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_pa
         model = make().to(device).eval()
         return cfg, model, None
     # evaluated before training too, so a trained aggregator is never kept below its starting point on validation
-    res = fit(make, cfg, train, valid, seed, device, label=label, eval_at_start=True)
+    res = fit(make, cfg, train, valid, seed, device, label=label, eval_at_start=True, on_eval=on_eval)
     return cfg, res.model, res
+
+
+def _tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid, device, submodels, path) -> dict:
+    """The aggregator's tuning artefact (``path``): tuned in this job when it holds the plan (``settings.tuning``),
+    else a record of the artefact whose choice ``settings`` already holds (or of nothing to tune). Its choice."""
+    from . import tuning
+
+    plan = settings.tuning.get(spec.aggregator)
+    if plan:
+        lineage = {"trained_on": trained_on(train, data["train"]),
+                   "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()},
+                   "submodels": [{"embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels]}
+        own = replace(settings, aggregation=settings.aggregation_for(spec.aggregator))
+        artefact = tuning.tune_aggregator(spec, ctx, own, plan, sub_p, sub_q, train, valid, device, lineage)
+    elif spec.aggregator in settings.tuned_aggregation:
+        artefact = tuning.copied(settings.tuned_aggregation[spec.aggregator], spec)
+    else:
+        artefact = {"kind": "tuning", "target": "aggregator", "chosen": {}, "trials": [], **spec.identity(),
+                    "note": "nothing tuned for this aggregator"}
+    write_json(path, artefact)
+    return artefact["chosen"] if plan else {}
 
 
 def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, submodels: list[dict],
@@ -163,10 +185,14 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
+    sub_p, sub_q = sub_p.to(job.device), sub_q.to(job.device)
+    aggregation = settings.aggregation_for(spec.aggregator)
+    if "tuning" in out:  # the validation tuner is on: tune here, or record whose choice this run reads
+        aggregation = {**aggregation, **_tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid,
+                                                           job.device, submodels, out["tuning"])}
     t0 = time.perf_counter()
-    cfg, model, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation,
-                                       sub_p.to(job.device), sub_q.to(job.device), train, valid, ctx.seed, job.device,
-                                       label=spec.label())
+    cfg, model, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, aggregation, sub_p, sub_q, train,
+                                       valid, ctx.seed, job.device, label=spec.label())
     seconds = res.train_seconds if res else time.perf_counter() - t0
     info = job.save(model.state_dict(), out["model"], out["sidecar"], job.sidecar(
         "aggregator", trained_on=trained_on(train, data["train"]),

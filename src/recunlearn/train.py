@@ -101,10 +101,12 @@ def train_epoch(model: Recommender, optimizer, batches, device) -> float:
 
 
 def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interactions, valid: Interactions,
-        seed: int, device: str | torch.device = "cpu", label: str = "", eval_at_start: bool = False) -> TrainResult:
+        seed: int, device: str | torch.device = "cpu", label: str = "", eval_at_start: bool = False,
+        on_eval: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train ``model`` (a base model's name, or a function building a Recommender, e.g. an aggregator) on
     ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters. With ``eval_at_start`` the
-    untrained model is evaluated too (epoch 0) and kept if no epoch beats it."""
+    untrained model is evaluated too (epoch 0) and kept if no epoch beats it. ``on_eval(epoch, recall)`` is called
+    after each evaluation (the tuner's pruner: it may raise to end the run)."""
     check_ids(train, f"{label or 'training data'}")
     device = torch.device(device)
     generator = seed_everything(seed, device)
@@ -140,6 +142,8 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
             stale += 1
         log.info("%s epoch %d: loss %.4f, valid Recall@10 %.4f%s, %.1f s", label, epoch, loss, recall,
                  " (best)" if improved else "", elapsed)
+        if on_eval is not None:
+            on_eval(epoch, recall)
         return stale >= cfg.patience
 
     epoch = 0

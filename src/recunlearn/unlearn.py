@@ -104,7 +104,7 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
                           "embeddings": f"{stem}.embeddings.pt", "retrained": True}
             sub_seconds.append(res.train_seconds)
             sub_epochs.append(res.epochs_run)
-        cfg, agg, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation,
+        cfg, agg, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation_for(spec.aggregator),
                                          sub_p.to(job.device), sub_q.to(job.device), reduced, valid, ctx.seed,
                                          job.device, label=f"{spec.label()} aggregator")
         agg_seconds = res.train_seconds if res else 0.0

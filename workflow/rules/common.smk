@@ -26,6 +26,7 @@ from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparame
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import METHODS, combinations, partition_options
 from recunlearn.registry import wildcard_constraints
+from recunlearn.tuning import tuning_plan
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -78,6 +79,7 @@ UNLEARN = f"{AGGREGATE}/unlearn_{{mode}}"
 UNLEARN_RETRAIN = f"{RETRAIN}/unlearn_{{mode}}"
 AUDIT = "results/{dataset}/{model}/seed{seed}/unlearning"
 MOSTPOP = "results/{dataset}/mostpop"
+TUNE = "results/{dataset}/{model}/seed{seed}/tuning"
 
 
 def at(template, name, **wildcards):
@@ -193,6 +195,49 @@ def aggregations():
     for k in K_VALUES:
         wanted.setdefault((k, "inbp"), []).append("att")
     return {key: list(dict.fromkeys(aggs)) for key, aggs in sorted(wanted.items())}
+
+
+# ---------------------------------------------------------------------------- the validation tuner
+# tuning.enabled: Retrain's settings are tuned once per dataset and model, the sub-models' once per partition, each
+# trained aggregator once per partition, all on the first seed and the main K (n_shards); every other seed and K
+# reads those choices (recunlearn/tuning.py, docs/tuning.md).
+TUNING = config["tuning"]["enabled"]
+
+
+def tuned_file(target, dataset, model, partition=None):
+    """The tuning artefact whose choice a run of ``target`` (retrain or submodel) trains with; None untuned."""
+    if not tuning_plan(config, target, model):
+        return None
+    if target == "retrain":
+        return at(TUNE, "retrain.json", dataset=dataset, model=model, seed=UNLEARN_SEED)
+    return at(TUNE, f"submodel_{partition}_K{K}.json", dataset=dataset, model=model, seed=UNLEARN_SEED)
+
+
+def tunes_aggregator(model, aggregator, seed, k):
+    """The plan of an aggregator job that tunes its aggregator itself (first seed, main K), else {}."""
+    plan = tuning_plan(config, "aggregator", model, aggregator)
+    return plan if plan and int(seed) == UNLEARN_SEED and int(k) == K else {}
+
+
+def tuned_aggregation_file(dataset, model, partition, aggregator, seed, k):
+    """The tuning artefact an aggregator job that does not tune reads its choice from (first seed, main K)."""
+    if not tuning_plan(config, "aggregator", model, aggregator) or tunes_aggregator(model, aggregator, seed, k):
+        return None
+    return at(
+        AGGREGATE,
+        "tuning.json",
+        dataset=dataset,
+        model=model,
+        seed=UNLEARN_SEED,
+        partition=partition,
+        k=K,
+        aggregator=aggregator,
+    )
+
+
+def listed(path):
+    """An optional input: [path], or [] for None."""
+    return [] if path is None else [path]
 
 
 def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLEARN_SEED):

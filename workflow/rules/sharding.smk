@@ -4,6 +4,7 @@ rule pretrain:
     input:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
+        tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, "WMF")),
     output:
         embeddings=f"{PRETRAIN}/embeddings.pt",
         sidecar=f"{PRETRAIN}/embeddings.json",
@@ -18,6 +19,7 @@ rule pretrain:
         gpu=TRAINING_GPUS,
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, "WMF"),
+        tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, "WMF"),
         training=lookup(within=config, dpath="training"),
     script:
         "../scripts/pretrain.py"
@@ -58,6 +60,9 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             train=rules.preprocess.output.train,
             valid=rules.preprocess.output.valid,
             assignment=rules.partition.output.assignment,
+            tuned_hyper=lambda wildcards: listed(
+                tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
+            ),
         output:
             **{key: f"{SHARD}/{name}" for key, name in SHARD_FILES.items()},
         log:
@@ -71,6 +76,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             gpu=TRAINING_GPUS,
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+            tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
             training=lookup(within=config, dpath="training"),
         script:
@@ -83,8 +89,13 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             test=rules.preprocess.output.test,
             embeddings=shard_outputs("embeddings"),
             sidecars=shard_outputs("sidecar"),
+            tuned_hyper=lambda wildcards: listed(
+                tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
+            ),
+            tuned_aggregation=lambda wildcards: listed(tuned_aggregation_file(**wildcards)),
         output:
             **{key: f"{AGGREGATE}/{name}" for key, name in AGGREGATOR_FILES.items()},
+            **({"tuning": f"{AGGREGATE}/tuning.json"} if TUNING else {}),
         log:
             f"{AGGREGATE}/aggregate.log",
         benchmark:
@@ -96,7 +107,12 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             gpu=TRAINING_GPUS,
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+            tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
             aggregation=lookup(within=config, dpath="aggregation"),
+            tuned_aggregation=lambda wildcards: {wildcards.aggregator: tuned_aggregation_file(**wildcards)},
+            tuning=lambda wildcards: {
+                wildcards.aggregator: tunes_aggregator(wildcards.model, wildcards.aggregator, wildcards.seed, wildcards.k)
+            },
             training=lookup(within=config, dpath="training"),
             evaluation=lookup(within=config, dpath="evaluation"),
         script:
@@ -116,12 +132,21 @@ else:
                 valid=rules.preprocess.output.valid,
                 test=rules.preprocess.output.test,
                 assignment=f"{_partition_dir}/assignment.npz",
+                tuned_hyper=lambda wildcards, p=_partition: listed(
+                    tuned_file("submodel", wildcards.dataset, wildcards.model, p)
+                ),
+                tuned_aggregation=lambda wildcards, p=_partition, k=_k, aggs=_aggregators: [
+                    f
+                    for a in aggs
+                    for f in listed(tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k))
+                ],
             output:
                 **{key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)] for key, name in SHARD_FILES.items()},
                 **{
                     f"aggregator_{key}": [f"{_sharded}/{a}/{name}" for a in _aggregators]
                     for key, name in AGGREGATOR_FILES.items()
                 },
+                **({"aggregator_tuning": [f"{_sharded}/{a}/tuning.json" for a in _aggregators]} if TUNING else {}),
             log:
                 f"{_sharded}/train.log",
             benchmark:
@@ -136,8 +161,15 @@ else:
                 k=_k,
                 aggregators=_aggregators,
                 hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+                tuned_hyper=lambda wildcards, p=_partition: tuned_file("submodel", wildcards.dataset, wildcards.model, p),
                 valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
                 aggregation=lookup(within=config, dpath="aggregation"),
+                tuned_aggregation=lambda wildcards, p=_partition, k=_k, aggs=_aggregators: {
+                    a: tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k) for a in aggs
+                },
+                tuning=lambda wildcards, k=_k, aggs=_aggregators: {
+                    a: tunes_aggregator(wildcards.model, a, wildcards.seed, k) for a in aggs
+                },
                 training=lookup(within=config, dpath="training"),
                 evaluation=lookup(within=config, dpath="evaluation"),
             script:

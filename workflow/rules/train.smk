@@ -5,6 +5,7 @@ rule retrain:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
+        tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, wildcards.model)),
     output:
         model=f"{RETRAIN}/model.pt",
         sidecar=f"{RETRAIN}/model.json",
@@ -21,6 +22,7 @@ rule retrain:
         gpu=TRAINING_GPUS,
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+        tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),
     script:

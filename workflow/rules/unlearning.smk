@@ -27,6 +27,8 @@ rule unlearn:
         sidecars=shard_outputs("sidecar"),
         models=shard_outputs("model"),
         requests=rules.deletion_requests.output[0],
+        tuned_hyper=lambda wildcards: listed(tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)),
+        tuned_aggregation=lambda wildcards: [f"{AGGREGATE}/tuning.json".format(**wildcards)] if TUNING else [],
     output:
         artefacts=directory(f"{UNLEARN}/artefacts"),
         times=f"{UNLEARN}/times.csv",
@@ -43,8 +45,13 @@ rule unlearn:
         gpu=TRAINING_GPUS,
     params:
         hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+        tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
         valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
         aggregation=lookup(within=config, dpath="aggregation"),
+        # the choice the served aggregator was trained with (its tuning.json, tuned there or read from the first seed)
+        tuned_aggregation=lambda wildcards: {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)}
+        if TUNING
+        else {},
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),
         n_timed=lookup(within=config, dpath="unlearning/n_timed"),
@@ -60,6 +67,7 @@ rule unlearn_retrain:
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
         requests=rules.deletion_requests.output[0],
+        tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, wildcards.model)),
     output:
         model=f"{UNLEARN_RETRAIN}/model.pt",
         sidecar=f"{UNLEARN_RETRAIN}/model.json",
@@ -76,6 +84,7 @@ rule unlearn_retrain:
         gpu=TRAINING_GPUS,
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+        tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),
         n_timed=lookup(within=config, dpath="unlearning/n_retrain_timed"),

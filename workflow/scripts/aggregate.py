@@ -11,5 +11,6 @@ with job_log(snakemake.log[0]):
         Settings.from_job(snakemake),
         data={split: snakemake.input[split] for split in ("train", "valid", "test")},
         submodels=[{"embeddings": e, "sidecar": s} for e, s in zip(snakemake.input.embeddings, snakemake.input.sidecars)],
-        out={key: snakemake.output[key] for key in ("model", "sidecar", "history", "metrics")},
+        out={key: snakemake.output[key] for key in ("model", "sidecar", "history", "metrics", "tuning")
+             if key in snakemake.output.keys()},
     )

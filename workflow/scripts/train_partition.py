@@ -17,5 +17,6 @@ with job_log(snakemake.log[0]):
                     for i in range(k)],
         aggregators=aggregators,
         aggregator_outs=[{key: snakemake.output[f"aggregator_{key}"][j]
-                          for key in ("model", "sidecar", "history", "metrics")} for j in range(len(aggregators))],
+                          for key in ("model", "sidecar", "history", "metrics", "tuning")
+                          if f"aggregator_{key}" in snakemake.output.keys()} for j in range(len(aggregators))],
     )

@@ -15,7 +15,7 @@ from .hparams import ModelConfig
 @register_model("BPR", impl="recunlearn.models.bpr:BPR", description="BPR-MF")
 @dataclass(frozen=True)
 class BPRConfig(ModelConfig):
-    pass
+    search_space = {**ModelConfig.search_space, "sampling": {"choices": ["interaction", "user"]}}
 
 
 # --- model (below: torch; the workflow reads only the part above, docs/extending.md)

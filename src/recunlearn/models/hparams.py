@@ -33,6 +33,15 @@ class ModelConfig:
     """Hyper-parameters every base model shares (docs/method.md, section 4)."""
 
     loss = "bpr"  # not a field: the model's loss, which its aggregators reuse
+    # not a field: what the validation tuner (recunlearn.tuning) searches, per hyper-parameter: a range
+    # {low, high, log} or a list {choices}; config's tuning.search_space narrows or replaces it per key. A model
+    # file declares its own next to its defaults (a subclass: {**ModelConfig.search_space, ...})
+    search_space = {
+        "optimizer": {"choices": ["adagrad", "adam"]},
+        "lr": {"low": 1.0e-4, "high": 0.2, "log": True},
+        "batch_size": {"choices": [256, 512, 1024, 2048, 4096]},
+        "reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-3, 1.0e-2]},
+    }
 
     dim: int = hp(64, "embedding size d", minimum=1)
     optimizer: str = hp("adagrad", "optimizer", enum=OPTIMIZERS)

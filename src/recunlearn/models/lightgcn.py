@@ -18,6 +18,9 @@ from .hparams import ModelConfig, hp, like
 @register_model("LightGCN", impl="recunlearn.models.lightgcn:LightGCN", description="LightGCN")
 @dataclass(frozen=True)
 class LightGCNConfig(ModelConfig):
+    # one propagation over the whole graph per batch: batches below 1024 make a CPU trial slow
+    search_space = {**ModelConfig.search_space, "batch_size": {"choices": [1024, 2048, 4096, 8192]},
+                    "sampling": {"choices": ["interaction", "user"]}}
     optimizer: str = like(ModelConfig, "optimizer", "adam")
     lr: float = like(ModelConfig, "lr", 0.005)
     batch_size: int = like(ModelConfig, "batch_size", 4096, "interactions per batch (one full propagation per "

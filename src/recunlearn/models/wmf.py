@@ -18,6 +18,8 @@ from .hparams import ModelConfig, hp, like
 @dataclass(frozen=True)
 class WMFConfig(ModelConfig):
     loss = "wmf"
+    search_space = {**ModelConfig.search_space, "batch_size": {"choices": [64, 128, 256, 512, 1024]},
+                    "c0": {"low": 0.02, "high": 0.5, "log": True}, "keep_prob": {"low": 0.5, "high": 1.0}}
 
     lr: float = like(ModelConfig, "lr", 0.02)
     batch_size: int = like(ModelConfig, "batch_size", 256, "users per batch")
