@@ -345,11 +345,21 @@ def run_tune_retrain(spec, ctx, settings, plan: dict, data: dict, out: dict) -> 
 
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
-    objective = retrain_objective(spec.model, settings.hyper, plan, train, valid, ctx.seed, job.device, spec.label())
+    base = complete(spec.model, settings.hyper)
+    objective = retrain_objective(spec.model, base, plan, train, valid, ctx.seed, job.device, spec.label())
     lineage = {**spec.identity(), "seed": ctx.seed, "device": str(job.device),
                "trained_on": trained_on(train, data["train"]),
                "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()}}
-    return _write(tune(objective, plan, settings.hyper, spec.label(), lineage), out)
+    return _write(tune(objective, plan, base, spec.label(), lineage), out)
+
+
+def complete(model_name: str, hyper: dict) -> dict:
+    """Every hyper-parameter of ``model_name``: ``hyper`` over the model's defaults (a trial's starting point)."""
+    from dataclasses import asdict
+
+    from .models import model_config
+
+    return asdict(model_config(model_name, hyper))
 
 
 def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_path, out: dict) -> dict:
@@ -361,20 +371,26 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
     train, valid = job.split("train"), job.split("valid")
     ids = list(range(min(int(plan["shards"]), spec.n_shards)))
     shards = [shard_interactions(train, assignment_path, s) for s in ids]
-    objective = submodel_objective(spec.model, settings.hyper, plan, shards, valid, ctx.seed, job.device,
-                                   spec.label(), settings.valid_mode)
+    base = complete(spec.model, settings.hyper)
+    objective = submodel_objective(spec.model, base, plan, shards, valid, ctx.seed, job.device, spec.label(),
+                                   settings.valid_mode)
     lineage = {**spec.identity(), "seed": ctx.seed, "device": str(job.device), "shards": ids,
                "trained_on": [trained_on(part, f"{data['train']} where shard == {s}") for s, part in zip(ids, shards)],
                "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()}}
-    return _write(tune(objective, plan, settings.hyper, spec.label(), lineage), out)
+    return _write(tune(objective, plan, base, spec.label(), lineage), out)
 
 
 def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid, device, lineage: dict) -> dict:
     """The aggregator of ``spec`` tuned over its frozen sub-models (``sharded.run_aggregate`` calls it first)."""
+    from dataclasses import asdict
+
+    from .aggregate import AggregatorConfig
+
+    base = {**asdict(AggregatorConfig()), **settings.aggregation}
     objective = aggregator_objective(spec.aggregator, spec.model, settings.hyper, settings.aggregation, plan, sub_p,
                                      sub_q, train, valid, ctx.seed, device, spec.label())
-    return tune(objective, plan, settings.aggregation, spec.label(), {**spec.identity(), "seed": ctx.seed,
-                                                                       "device": str(device), **lineage})
+    return tune(objective, plan, base, spec.label(), {**spec.identity(), "seed": ctx.seed, "device": str(device),
+                                                      **lineage})
 
 
 def copied(path, spec) -> dict:

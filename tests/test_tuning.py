@@ -1,0 +1,214 @@
+"""The validation tuner: seeded (the same trials twice), the config's settings tried first and never beaten by the
+choice on validation, only the training and validation splits read, a bad search space a one-line config error."""
+
+import json
+
+import numpy as np
+import pytest
+
+from recunlearn import data as data_module
+from recunlearn.config import ConfigError, load_yaml, validate_config
+from recunlearn.data import Interactions, save_interactions, split_per_user
+from recunlearn.run import JobContext, RunSpec, Settings
+from recunlearn.sharded import run_partition
+from recunlearn.synthetic import SyntheticConfig, generate
+from recunlearn.tuning import check_space, run_tune_retrain, run_tune_submodel, search, tuning_plan
+
+from conftest import ROOT
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+FAST = {"max_epochs": 4, "eval_every": 1, "patience": 2, "dim": 8}
+
+
+def config(**tuning):
+    cfg = validate_config({"datasets": ["synthetic"], "tuning": {"enabled": True, "trials": 3, "max_epochs": 3,
+                                                                 **tuning}}, SCHEMA)
+    return cfg
+
+
+@pytest.fixture
+def splits(tmp_path):
+    out = generate(SyntheticConfig(n_users=50, n_items=70, n_communities=2, mean_interactions=14, min_interactions=5,
+                                   max_interactions=30, seed=0))
+    x = Interactions(out["user"], out["item"], 50, 70)
+    label = split_per_user(x.user, 50, (0.8, 0.1, 0.1), seed=1)
+    paths = {}
+    for code, split in enumerate(("train", "valid", "test")):
+        paths[split] = str(tmp_path / f"{split}.npz")
+        save_interactions(paths[split], Interactions(x.user[label == code], x.item[label == code], 50, 70))
+    return paths
+
+
+def tune_retrain(tmp_path, splits, name, model="BPR", **tuning):
+    plan = tuning_plan(config(**tuning), "retrain", model)
+    out = {"tuning": str(tmp_path / f"{name}.json"), "trials": str(tmp_path / f"{name}.csv")}
+    run_tune_retrain(RunSpec("toy", model), JobContext(seed=3), Settings(FAST), plan,
+                     {"train": splits["train"], "valid": splits["valid"]}, out)
+    return json.loads(open(out["tuning"]).read())
+
+
+def without_seconds(artefact):
+    return [{k: v for k, v in t.items() if k != "seconds"} for t in artefact["trials"]]
+
+
+def test_same_config_same_trials_and_the_first_trial_is_the_config(tmp_path, splits):
+    a = tune_retrain(tmp_path, splits, "a")
+    b = tune_retrain(tmp_path, splits, "b")
+    assert without_seconds(a) == without_seconds(b) and a["chosen"] == b["chosen"]
+    assert len(a["trials"]) == 3
+    first = a["trials"][0]
+    assert first["first"] and first["values"] == {k: a["base"][k] for k in first["values"]}
+    # the config's own BPR settings (the model's defaults here, FAST over them), then two other draws
+    assert first["values"]["lr"] == 0.05 and first["values"]["optimizer"] == "adagrad"
+    assert a["trials"][1]["values"] != first["values"]
+    completed = [t["value"] for t in a["trials"] if t["state"] == "complete"]
+    assert a["best_value"] == max(completed) >= a["first_value"] == first["value"]
+    assert a["chosen"] == a["trials"][a["best_trial"]]["values"]
+    assert a["trained_on"]["sha256"] and a["validated_on"]["sha256"] and splits["test"] not in json.dumps(a)
+
+
+def test_another_seed_draws_other_trials(tmp_path, splits):
+    a = tune_retrain(tmp_path, splits, "a")
+    cfg = config()
+    cfg["training"]["seeds"] = [7]
+    plan = tuning_plan(cfg, "retrain", "BPR")
+    out = {"tuning": str(tmp_path / "c.json"), "trials": str(tmp_path / "c.csv")}
+    run_tune_retrain(RunSpec("toy", "BPR"), JobContext(seed=3), Settings(FAST), plan,
+                     {"train": splits["train"], "valid": splits["valid"]}, out)
+    c = json.loads(open(out["tuning"]).read())
+    assert c["trials"][0]["values"] == a["trials"][0]["values"]  # the config's own, whatever the seed
+    assert c["trials"][1]["values"] != a["trials"][1]["values"]
+
+
+def test_only_training_and_validation_are_read(tmp_path, splits, monkeypatch):
+    read = []
+    real = data_module.load_interactions
+
+    def spy(path):
+        read.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(data_module, "load_interactions", spy)
+    tune_retrain(tmp_path, splits, "a", model="WMF")
+    # sub-model tuning: the partition file names the shards, the sub-models see only theirs
+    part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
+    import torch
+
+    from recunlearn.artefacts import save_state
+
+    save_state({"user": torch.randn(50, 4), "item": torch.randn(70, 4)}, tmp_path / "emb.pt")
+    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5},
+                  {"train": splits["train"]}, tmp_path / "emb.pt", part)
+    read.clear()
+    plan = tuning_plan(config(shards=2), "submodel", "BPR")
+    out = {"tuning": str(tmp_path / "s.json"), "trials": str(tmp_path / "s.csv")}
+    run_tune_submodel(RunSpec("toy", "BPR", "inbp", 3), JobContext(seed=3), Settings(FAST), plan,
+                      {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], out)
+    assert read and set(read) <= {splits["train"], splits["valid"]}
+    assert splits["test"] not in read
+    artefact = json.loads(open(out["tuning"]).read())
+    assert artefact["shards"] == [0, 1] and len(artefact["trained_on"]) == 2
+    assert artefact["trials"][0]["epochs"] and len(artefact["trials"][0]["epochs"]) == 2
+
+
+def test_trials_are_written_as_csv(tmp_path, splits):
+    import pandas as pd
+
+    tune_retrain(tmp_path, splits, "a")
+    rows = pd.read_csv(tmp_path / "a.csv")
+    assert list(rows["trial"]) == [0, 1, 2] and {"param_lr", "param_optimizer", "value", "state"} <= set(rows)
+
+
+def test_pruned_trials_are_recorded_and_never_chosen():
+    space = {"x": {"low": 0.0, "high": 1.0, "log": False, "int": False}}
+
+    def objective(values, report):
+        for step in range(5):
+            report(step, values["x"])  # a trial's curve is flat at x: below the median, it is pruned
+        return values["x"], {}
+
+    found = search(objective, space, {"x": 0.5}, trials=12, seed=0, label="toy")
+    states = [t["state"] for t in found["trials"]]
+    assert states[:4] == ["complete"] * 4 and "pruned" in states  # 4 startup trials are never pruned
+    assert found["trials"][0]["values"] == {"x": 0.5}
+    best = max(t["value"] for t in found["trials"] if t["state"] == "complete")
+    assert found["best_value"] == best and found["chosen"] == {"x": best}
+
+
+@pytest.mark.parametrize(
+    "space,message",
+    [
+        ({"retrain": {"BPR": {"lrr": {"low": 0.1, "high": 1}}}},
+         "config key 'tuning.search_space.retrain.BPR.lrr': not a tunable key here (expected one of: batch_size,"),
+        ({"retrain": {"BPR": {"lr": {"low": 0.1, "high": 0.01}}}},
+         "config key 'tuning.search_space.retrain.BPR.lr': low 0.1 must be below high 0.01"),
+        ({"submodel": {"WMF": {"c0": {"low": 0, "high": 0.5, "log": True}}}},
+         "config key 'tuning.search_space.submodel.WMF.c0': a log range needs low > 0, got 0"),
+        ({"retrain": {"BPR": {"optimizer": {"choices": ["adam", "rmsprop"]}}}},
+         "config key 'tuning.search_space.retrain.BPR.optimizer.choices': 'rmsprop' is not a valid value of optimizer"),
+        ({"retrain": {"BPR": {"batch_size": {"low": 1.5, "high": 8}}}},
+         "config key 'tuning.search_space.retrain.BPR.batch_size.low': batch_size is an integer, got 1.5"),
+        ({"retrain": {"BPR": {"optimizer": {"low": 1, "high": 2}}}},
+         "config key 'tuning.search_space.retrain.BPR.optimizer': optimizer is not numeric, so it takes choices"),
+        ({"retrain": {"BPR": {"lr": {"choices": []}}}},
+         "config key 'tuning.search_space.retrain.BPR.lr.choices': expected a non-empty list, got []"),
+        ({"retrain": {"MF": {"lr": {"low": 0.1, "high": 1}}}},
+         "config key 'tuning.search_space.retrain.MF': unknown model (expected one of:"),
+        ({"aggregator": {"att": {"keep_prob": {"low": 0.5, "high": 1.5}}}},
+         "config key 'tuning.search_space.aggregator.att.keep_prob.high': 1.5 is not a valid value of keep_prob"),
+        ({"aggregator": {"mean": {"lr": {"low": 0.1, "high": 1}}}} ,
+         None),  # MeanAgg trains nothing: its entry is accepted and never used
+    ],
+)
+def test_a_bad_search_space_is_a_one_line_config_error(space, message):
+    cfg = {"datasets": ["synthetic"], "tuning": {"enabled": True, "search_space": space}}
+    if message is None:
+        validate_config(cfg, SCHEMA)
+        return
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    assert str(err.value).startswith(message), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_budget_keys_are_checked():
+    with pytest.raises(ConfigError, match="config key 'tuning.trials': 0 is less than the minimum of 1"):
+        validate_config({"datasets": ["synthetic"], "tuning": {"trials": 0}}, SCHEMA)
+    with pytest.raises(ConfigError, match="config key 'tuning.targets.0': 'pretrain' is not one of"):
+        validate_config({"datasets": ["synthetic"], "tuning": {"targets": ["pretrain"]}}, SCHEMA)
+
+
+def test_declared_spaces_and_overrides():
+    cfg = config(search_space={"retrain": {"BPR": {"sampling": None, "lr": {"low": 1e-3, "high": 1e-2}}}})
+    plan = tuning_plan(cfg, "retrain", "BPR")
+    assert "sampling" not in plan["space"] and plan["space"]["lr"] == {"low": 1e-3, "high": 1e-2, "log": False,
+                                                                         "int": False}
+    assert "sampling" in tuning_plan(cfg, "submodel", "BPR")["space"]  # the override is per target
+    assert {"c0", "keep_prob"} <= set(tuning_plan(cfg, "retrain", "WMF")["space"])
+    assert set(tuning_plan(cfg, "aggregator", "BPR", "att")["space"]) == {"lr", "reg_weight", "keep_prob"}
+    assert tuning_plan(cfg, "aggregator", "BPR", "mean") == {}  # nothing to learn
+    assert tuning_plan(config(enabled=False), "retrain", "BPR") == {}
+    assert tuning_plan(config(targets=["submodel"]), "retrain", "BPR") == {}
+    assert plan["trials"] == 3 and plan["max_epochs"] == 3 and plan["seed"] == cfg["training"]["seeds"][0]
+
+
+def test_every_registered_model_declares_a_valid_space():
+    from recunlearn.config import dataclass_schema
+    from recunlearn.models import MODELS
+
+    for name, entry in MODELS.items():
+        space = check_space(entry.config.search_space, dataclass_schema(entry.config)["properties"], name)
+        assert {"lr", "optimizer"} <= set(space), name
+
+
+def test_shipped_configs_with_tuning_are_valid():
+    for name in ("paper_splits.yaml", "demo.yaml", "ml100k.yaml"):
+        cfg = load_yaml(ROOT / "config" / "config.yaml")
+        cfg.update(load_yaml(ROOT / "config" / name))
+        validate_config(cfg, SCHEMA)
+
+
+def test_trial_epochs_are_capped(tmp_path, splits):
+    a = tune_retrain(tmp_path, splits, "a", max_epochs=2)
+    assert all(t["epochs"] <= 2 for t in a["trials"] if t["state"] == "complete")
+    assert np.isfinite(a["best_value"])
