@@ -212,3 +212,41 @@ def test_trial_epochs_are_capped(tmp_path, splits):
     a = tune_retrain(tmp_path, splits, "a", max_epochs=2)
     assert all(t["epochs"] <= 2 for t in a["trials"] if t["state"] == "complete")
     assert np.isfinite(a["best_value"])
+
+
+@pytest.mark.slow
+def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir):
+    import yaml
+
+    from conftest import TINY_CONFIG, run_snakemake
+
+    cfg = {**TINY_CONFIG, "training": {**TINY_CONFIG["training"], "seeds": [2022, 2023]},
+           "tuning": {"enabled": True, "trials": 3, "max_epochs": 3, "shards": 1},
+           "sharding": {**TINY_CONFIG["sharding"], "shard_jobs": "per_partition"}}
+    conf = workdir / "tuned.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    run_snakemake(workdir, "--configfile", str(conf))
+    run = workdir / "results" / "synthetic" / "BPR"
+    tuned = json.loads((run / "seed2022" / "tuning" / "retrain.json").read_text())
+    assert len(tuned["trials"]) == 3 and tuned["validated_on"]["sha256"]
+    for seed in (2022, 2023):  # every seed trains with the first seed's choice
+        sidecar = json.loads((run / f"seed{seed}" / "retrain" / "model.json").read_text())
+        assert {k: sidecar["config"][k] for k in tuned["chosen"]} == tuned["chosen"]
+    sub = json.loads((run / "seed2022" / "tuning" / "submodel_inbp_K3.json").read_text())
+    shard = json.loads((run / "seed2023" / "inbp_K3" / "shard_2" / "model.json").read_text())
+    assert {k: shard["config"][k] for k in sub["chosen"]} == sub["chosen"]
+    att = json.loads((run / "seed2022" / "inbp_K3" / "att" / "tuning.json").read_text())
+    assert len(att["trials"]) == 3 and set(att["chosen"]) == {"lr", "reg_weight", "keep_prob"}
+    other = json.loads((run / "seed2023" / "inbp_K3" / "att" / "tuning.json").read_text())
+    assert other["chosen"] == att["chosen"] and other["tuned_by"].endswith("seed2022/inbp_K3/att/tuning.json")
+    served = json.loads((run / "seed2022" / "inbp_K3" / "att" / "aggregator.json").read_text())
+    assert {k: served["config"][k] for k in att["chosen"]} == att["chosen"]
+    # the unlearning retrains the aggregator with the choice the served one was trained with
+    unlearned = sorted((run / "seed2022" / "inbp_K3" / "att" / "unlearn_sequential" / "artefacts").glob("*aggregator*.json"))
+    assert unlearned
+    for path in unlearned:
+        assert {k: json.loads(path.read_text())["config"][k] for k in att["chosen"]} == att["chosen"]
+    assert json.loads((run / "seed2022" / "unlearning" / "audit.json").read_text())["passed"]
+    # a second run finds nothing to do: no tuning job runs again
+    again = run_snakemake(workdir, "--configfile", str(conf), "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
