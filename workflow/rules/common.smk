@@ -311,6 +311,21 @@ def table_6_3_runs():
     return quality_runs(combos=METHOD_COMBOS)
 
 
+def table_6_3_tuning():
+    """The tuning artefacts behind Table 6.3's runs (first seed, main K): Retrain's, the sub-models' and the
+    aggregators' of SISA, GraphEraser and RecEraser; none when tuning is off."""
+    if not TUNING:
+        return []
+    files = []
+    for d in DATASETS:
+        for m in MODELS:
+            files += listed(tuned_file("retrain", d, m))
+            for p, a in METHOD_COMBOS:
+                files += listed(tuned_file("submodel", d, m, p))
+                files.append(at(AGGREGATE, "tuning.json", dataset=d, model=m, seed=UNLEARN_SEED, partition=p, k=K, aggregator=a))
+    return files
+
+
 def figure_variants(wildcards):
     s = config["sharding"]
     return s["partitions"] if wildcards.figure == "fig_6_2" else s["aggregators"]

@@ -57,6 +57,7 @@ rule table_6_3:
         metrics=list(table_6_3_runs()),
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
         paper="workflow/paper/table_6_3.csv",
+        tuning=table_6_3_tuning(),
     output:
         md="results/tables/table_6_3.md",
         tex="results/tables/table_6_3.tex",

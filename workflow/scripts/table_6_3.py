@@ -6,4 +6,4 @@ from recunlearn.tables import table_6_3
 with job_log(snakemake.log[0]):
     table_6_3(list(snakemake.input.metrics), snakemake.input.paper, snakemake.output[0][: -len(".md")],
               snakemake.params.n_shards, seeds=dict(snakemake.params.seeds), stats_files=list(snakemake.input.stats),
-              paper_names=dict(snakemake.params.paper_names))
+              paper_names=dict(snakemake.params.paper_names), tuning_files=list(snakemake.input.tuning))
