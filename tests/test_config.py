@@ -103,7 +103,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 
 KEYWORDS = {"type", "description", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern",
             "minLength", "items", "enum", "$ref", "properties", "additionalProperties", "required", "minItems",
-            "uniqueItems", "propertyNames"}
+            "uniqueItems", "propertyNames", "oneOf"}
 
 
 def test_schema_documents_every_key():

@@ -174,6 +174,10 @@ def test_a_bad_search_space_is_a_one_line_config_error(space, message):
 def test_budget_keys_are_checked():
     with pytest.raises(ConfigError, match="config key 'tuning.trials': 0 is less than the minimum of 1"):
         validate_config({"datasets": ["synthetic"], "tuning": {"trials": 0}}, SCHEMA)
+    with pytest.raises(ConfigError, match="config key 'tuning.trials"):
+        validate_config({"datasets": ["synthetic"], "tuning": {"trials": {"retrain": 0}}}, SCHEMA)
+    with pytest.raises(ConfigError, match="config key 'tuning.max_epochs"):
+        validate_config({"datasets": ["synthetic"], "tuning": {"max_epochs": {"pretrain": 3}}}, SCHEMA)
     with pytest.raises(ConfigError, match="config key 'tuning.targets.0': 'pretrain' is not one of"):
         validate_config({"datasets": ["synthetic"], "tuning": {"targets": ["pretrain"]}}, SCHEMA)
 
@@ -190,6 +194,9 @@ def test_declared_spaces_and_overrides():
     assert tuning_plan(config(enabled=False), "retrain", "BPR") == {}
     assert tuning_plan(config(targets=["submodel"]), "retrain", "BPR") == {}
     assert plan["trials"] == 3 and plan["max_epochs"] == 3 and plan["seed"] == cfg["training"]["seeds"][0]
+    per = config(trials={"retrain": 5, "aggregator": 2}, max_epochs={"aggregator": 7})
+    assert [tuning_plan(per, t, "BPR", "att")["trials"] for t in ("retrain", "submodel", "aggregator")] == [5, 20, 2]
+    assert [tuning_plan(per, t, "BPR", "att")["max_epochs"] for t in ("retrain", "submodel", "aggregator")] == [50, 50, 7]
 
 
 def test_every_registered_model_declares_a_valid_space():
@@ -247,6 +254,8 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
     for path in unlearned:
         assert {k: json.loads(path.read_text())["config"][k] for k in att["chosen"]} == att["chosen"]
     assert json.loads((run / "seed2022" / "unlearning" / "audit.json").read_text())["passed"]
+    note = (workdir / "results" / "tables" / "table_6_3.md").read_text()
+    assert "synthetic BPR: settings tuned on the validation split (seed 2022;" in note and "inbp+att 3 trials" in note
     # a second run finds nothing to do: no tuning job runs again
     again = run_snakemake(workdir, "--configfile", str(conf), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

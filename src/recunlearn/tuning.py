@@ -123,8 +123,13 @@ def tuning_plan(config: dict, target: str, model: str, aggregator: str | None = 
         if not AGGREGATORS[aggregator].trained:
             return {}
     return {"target": target, "space": space_fields_checked(config, target, model, aggregator),
-            "trials": tuning["trials"], "max_epochs": tuning["max_epochs"], "shards": tuning["shards"],
-            "seed": config["training"]["seeds"][0]}
+            "trials": per_target(tuning["trials"], target, 20), "max_epochs": per_target(tuning["max_epochs"], target, 50),
+            "shards": tuning["shards"], "seed": config["training"]["seeds"][0]}
+
+
+def per_target(value, target: str, default: int) -> int:
+    """A budget given as one number or as {target: number} (``tuning.trials``, ``tuning.max_epochs``)."""
+    return int(value.get(target, default)) if isinstance(value, dict) else int(value)
 
 
 def tunable_fields(target: str, model: str, schema: dict | None = None) -> dict:
