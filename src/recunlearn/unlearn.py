@@ -255,7 +255,8 @@ def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
         "caveat": ("The partition (the shard of every interaction) was computed from pretrained WMF embeddings that "
                    "were trained on the full training set, deleted interactions included. The served models' "
                    "parameters never saw deleted data, but the assignment of the remaining interactions to shards "
-                   "depends on it; the paper ignores this."),
+                   "depends on it; the paper ignores this. With the validation tuner on (docs/tuning.md), the "
+                   "hyper-parameters were chosen on that full training set too."),
     }
     write_json(out_json, result)
     if failures:
