@@ -135,6 +135,20 @@ def test_pruned_trials_are_recorded_and_never_chosen():
     assert found["best_value"] == best and found["chosen"] == {"x": best}
 
 
+def test_values_drawn_again_are_not_trained_again():
+    space = {"x": {"choices": [1, 2]}}
+    calls = []
+
+    def objective(values, report):
+        calls.append(values["x"])
+        return float(values["x"]), {}
+
+    found = search(objective, space, {"x": 1}, trials=6, seed=0, label="toy")
+    assert sorted(calls) == [1, 2] and len(found["trials"]) == 6
+    assert all(t["value"] == t["values"]["x"] for t in found["trials"])
+    assert found["chosen"] == {"x": 2} and sum("repeat_of" in t for t in found["trials"]) == 4
+
+
 @pytest.mark.parametrize(
     "space,message",
     [

@@ -215,6 +215,13 @@ def search(objective, space: dict, base: dict, trials: int, seed: int, label: st
 
         t0 = time.perf_counter()
         record = {"trial": trial.number, "values": values, "first": trial.number == 0 and bool(start)}
+        seen = next((r for r in records if r["values"] == values and "repeat_of" not in r), None)
+        if seen is not None:  # the sampler drew values already trained (a small discrete space): reuse, retrain nothing
+            record.update(state=seen["state"], value=seen["value"], seconds=0.0, repeat_of=seen["trial"])
+            records.append(record)
+            if seen["state"] == "pruned":
+                raise optuna.TrialPruned()
+            return seen["value"]
         try:
             value, info = objective(values, report)
         except optuna.TrialPruned:
@@ -232,6 +239,11 @@ def search(objective, space: dict, base: dict, trials: int, seed: int, label: st
     best = study.best_trial
     return {"chosen": dict(best.params), "best_value": best.value, "best_trial": best.number,
             "first_value": records[0]["value"] if start else None, "trials": records}
+
+
+def distinct(trials: list[dict]) -> int:
+    """Trials that trained something (not a repeat of earlier values)."""
+    return sum("repeat_of" not in t for t in trials)
 
 
 # ---------------------------------------------------------------------------- the objectives (torch)
