@@ -322,7 +322,9 @@ def table_6_3_tuning():
             files += listed(tuned_file("retrain", d, m))
             for p, a in METHOD_COMBOS:
                 files += listed(tuned_file("submodel", d, m, p))
-                files.append(at(AGGREGATE, "tuning.json", dataset=d, model=m, seed=UNLEARN_SEED, partition=p, k=K, aggregator=a))
+                files.append(
+                    at(AGGREGATE, "tuning.json", dataset=d, model=m, seed=UNLEARN_SEED, partition=p, k=K, aggregator=a)
+                )
     return files
 
 

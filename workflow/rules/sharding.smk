@@ -76,7 +76,9 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             gpu=TRAINING_GPUS,
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-            tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
+            tuned_hyper=lambda wildcards: tuned_file(
+                "submodel", wildcards.dataset, wildcards.model, wildcards.partition
+            ),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
             training=lookup(within=config, dpath="training"),
         script:
@@ -107,11 +109,15 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             gpu=TRAINING_GPUS,
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-            tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
+            tuned_hyper=lambda wildcards: tuned_file(
+                "submodel", wildcards.dataset, wildcards.model, wildcards.partition
+            ),
             aggregation=lookup(within=config, dpath="aggregation"),
             tuned_aggregation=lambda wildcards: {wildcards.aggregator: tuned_aggregation_file(**wildcards)},
             tuning=lambda wildcards: {
-                wildcards.aggregator: tunes_aggregator(wildcards.model, wildcards.aggregator, wildcards.seed, wildcards.k)
+                wildcards.aggregator: tunes_aggregator(
+                    wildcards.model, wildcards.aggregator, wildcards.seed, wildcards.k
+                )
             },
             training=lookup(within=config, dpath="training"),
             evaluation=lookup(within=config, dpath="evaluation"),
@@ -138,7 +144,9 @@ else:
                 tuned_aggregation=lambda wildcards, p=_partition, k=_k, aggs=_aggregators: [
                     f
                     for a in aggs
-                    for f in listed(tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k))
+                    for f in listed(
+                        tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k)
+                    )
                 ],
             output:
                 **{key: [f"{_sharded}/shard_{i}/{name}" for i in range(_k)] for key, name in SHARD_FILES.items()},
@@ -161,11 +169,14 @@ else:
                 k=_k,
                 aggregators=_aggregators,
                 hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-                tuned_hyper=lambda wildcards, p=_partition: tuned_file("submodel", wildcards.dataset, wildcards.model, p),
+                tuned_hyper=lambda wildcards, p=_partition: tuned_file(
+                    "submodel", wildcards.dataset, wildcards.model, p
+                ),
                 valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
                 aggregation=lookup(within=config, dpath="aggregation"),
                 tuned_aggregation=lambda wildcards, p=_partition, k=_k, aggs=_aggregators: {
-                    a: tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k) for a in aggs
+                    a: tuned_aggregation_file(wildcards.dataset, wildcards.model, p, a, wildcards.seed, k)
+                    for a in aggs
                 },
                 tuning=lambda wildcards, k=_k, aggs=_aggregators: {
                     a: tunes_aggregator(wildcards.model, a, wildcards.seed, k) for a in aggs

@@ -27,7 +27,9 @@ rule unlearn:
         sidecars=shard_outputs("sidecar"),
         models=shard_outputs("model"),
         requests=rules.deletion_requests.output[0],
-        tuned_hyper=lambda wildcards: listed(tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)),
+        tuned_hyper=lambda wildcards: listed(
+            tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
+        ),
         tuned_aggregation=lambda wildcards: [f"{AGGREGATE}/tuning.json".format(**wildcards)] if TUNING else [],
     output:
         artefacts=directory(f"{UNLEARN}/artefacts"),
@@ -49,9 +51,9 @@ rule unlearn:
         valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
         aggregation=lookup(within=config, dpath="aggregation"),
         # the choice the served aggregator was trained with (its tuning.json, tuned there or read from the first seed)
-        tuned_aggregation=lambda wildcards: {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)}
-        if TUNING
-        else {},
+        tuned_aggregation=lambda wildcards: (
+            {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)} if TUNING else {}
+        ),
         training=lookup(within=config, dpath="training"),
         evaluation=lookup(within=config, dpath="evaluation"),
         n_timed=lookup(within=config, dpath="unlearning/n_timed"),
