@@ -123,7 +123,7 @@ def test_pruned_trials_are_recorded_and_never_chosen():
     space = {"x": {"low": 0.0, "high": 1.0, "log": False, "int": False}}
 
     def objective(values, report):
-        for step in range(5):
+        for step in range(15):
             report(step, values["x"])  # a trial's curve is flat at x: below the median, it is pruned
         return values["x"], {}
 
