@@ -245,11 +245,6 @@ def search(objective, space: dict, base: dict, trials: int, seed: int, label: st
             "first_value": records[0]["value"] if start else None, "trials": records}
 
 
-def distinct(trials: list[dict]) -> int:
-    """Trials that trained something (not a repeat of earlier values)."""
-    return sum("repeat_of" not in t for t in trials)
-
-
 # ---------------------------------------------------------------------------- the objectives (torch)
 def _capped(params: dict, max_epochs: int, default_max: int) -> dict:
     return {**params, "max_epochs": min(int(params.get("max_epochs", default_max)), int(max_epochs))}
