@@ -23,6 +23,7 @@ parameters. Only the training and validation splits are read. Every trial is wri
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import time
@@ -141,14 +142,18 @@ def tunable_fields(target: str, model: str, schema: dict | None = None) -> dict:
     from .models import MODELS
 
     if target == "aggregator":
-        if schema is None:
-            from pathlib import Path
-
-            from .config import load_yaml
-
-            schema = load_yaml(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml")
-        return schema["properties"]["aggregation"]["properties"]
+        return (schema or _schema())["properties"]["aggregation"]["properties"]
     return dataclass_schema(MODELS[model].config)["properties"]
+
+
+@functools.cache
+def _schema() -> dict:
+    """The config schema, read once per process (every aggregator job's plan asks for its aggregation section)."""
+    from pathlib import Path
+
+    from .config import load_yaml
+
+    return load_yaml(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def space_fields_checked(config: dict, target: str, model: str, aggregator: str | None = None,
