@@ -31,6 +31,23 @@ TINY_CONFIG = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_te
 
 
 
+def write_synthetic_splits(path: Path, n_users: int, n_items: int, mean_interactions: int) -> dict:
+    """A small synthetic dataset split 80/10/10 per user into ``path``/{train,valid,test}.npz: {split: path}."""
+    from recunlearn.data import Interactions, save_interactions, split_per_user
+    from recunlearn.synthetic import SyntheticConfig, generate
+
+    out = generate(SyntheticConfig(n_users=n_users, n_items=n_items, n_communities=2,
+                                   mean_interactions=mean_interactions, min_interactions=5, max_interactions=30,
+                                   seed=0))
+    x = Interactions(out["user"], out["item"], n_users, n_items)
+    label = split_per_user(x.user, n_users, (0.8, 0.1, 0.1), seed=1)
+    paths = {}
+    for code, split in enumerate(("train", "valid", "test")):
+        paths[split] = str(path / f"{split}.npz")
+        save_interactions(paths[split], Interactions(x.user[label == code], x.item[label == code], n_users, n_items))
+    return paths
+
+
 def prepare_workdir(path: Path) -> Path:
     shutil.copytree(ROOT / "config", path / "config")
     shutil.copytree(ROOT / "workflow" / "paper", path / "workflow" / "paper")

@@ -8,13 +8,11 @@ import pytest
 
 from recunlearn import data as data_module
 from recunlearn.config import ConfigError, load_yaml, validate_config
-from recunlearn.data import Interactions, save_interactions, split_per_user
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import run_partition
-from recunlearn.synthetic import SyntheticConfig, generate
 from recunlearn.tuning import check_space, run_tune_retrain, run_tune_submodel, search, tuning_plan
 
-from conftest import ROOT
+from conftest import ROOT, write_synthetic_splits
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 FAST = {"max_epochs": 4, "eval_every": 1, "patience": 2, "dim": 8}
@@ -28,15 +26,7 @@ def config(**tuning):
 
 @pytest.fixture
 def splits(tmp_path):
-    out = generate(SyntheticConfig(n_users=50, n_items=70, n_communities=2, mean_interactions=14, min_interactions=5,
-                                   max_interactions=30, seed=0))
-    x = Interactions(out["user"], out["item"], 50, 70)
-    label = split_per_user(x.user, 50, (0.8, 0.1, 0.1), seed=1)
-    paths = {}
-    for code, split in enumerate(("train", "valid", "test")):
-        paths[split] = str(tmp_path / f"{split}.npz")
-        save_interactions(paths[split], Interactions(x.user[label == code], x.item[label == code], 50, 70))
-    return paths
+    return write_synthetic_splits(tmp_path, 50, 70, 14)
 
 
 def tune_retrain(tmp_path, splits, name, model="BPR", **tuning):

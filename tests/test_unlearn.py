@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from recunlearn.artefacts import load_state, save_state
-from recunlearn.data import Interactions, save_interactions, split_per_user
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import run_partition, run_shards, shard_interactions, train_submodel
-from recunlearn.synthetic import SyntheticConfig, generate
 from recunlearn.unlearn import audit, sample_requests, unlearn_sharded, without
+
+from conftest import write_synthetic_splits
 
 FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 8}
 SPEC = RunSpec("toy", "BPR", "inbp", 3)
@@ -22,14 +22,7 @@ CTX = JobContext(seed=4, device="cpu")
 
 @pytest.fixture
 def sharded(tmp_path):
-    out = generate(SyntheticConfig(n_users=40, n_items=60, n_communities=2, mean_interactions=12, min_interactions=5,
-                                   max_interactions=30, seed=0))
-    x = Interactions(out["user"], out["item"], 40, 60)
-    label = split_per_user(x.user, 40, (0.8, 0.1, 0.1), seed=1)
-    data = {}
-    for code, split in enumerate(("train", "valid", "test")):
-        data[split] = str(tmp_path / f"{split}.npz")
-        save_interactions(data[split], Interactions(x.user[label == code], x.item[label == code], 40, 60))
+    data = write_synthetic_splits(tmp_path, 40, 60, 12)
     save_state({"user": torch.randn(40, 4), "item": torch.randn(60, 4)}, tmp_path / "emb.pt")
     part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
     run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
