@@ -202,3 +202,32 @@ def test_figure_plots_the_mean_with_std(tmp_path):
     assert att["std"] == pytest.approx(0.009165, abs=1e-6)
     assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0
     assert list(pd.read_csv(tmp_path / "fig.csv")["variant"]) == ["MeanAgg", "StaticAgg", "AttAgg"]
+
+
+def test_figures_and_scorecard_compare_a_stand_in_dataset_with_the_papers(tmp_path):
+    """ml-1m-receraser stands for the paper's ml-1m: the figures mark the paper's RecEraser bar (InBP under AttAgg,
+    Table 6.3's cell, as the text gives no ml-1m value) and the scorecard lists the deviations from ml-1m's cells."""
+    paper = pd.read_csv(PAPER_6_3)
+    theirs = paper[(paper["dataset"] == "ml-1m") & (paper["model"] == "BPR") & (paper["method"] == "RecEraser")
+                   & (paper["metric"] == "Recall") & (paper["k"] == 20)]["value"].iloc[0]
+    metrics = write_metrics(tmp_path / "metrics.csv", metric_rows(dataset="ml-1m-receraser"))
+    names = {"ml-1m-receraser": "ml-1m"}
+    for fig, variants, bar in (("fig_6_3", ["mean", "static", "att"], "AttAgg"),
+                               ("fig_6_2", ["random", "ubp", "ibp", "inbp"], "InBP")):
+        data = grouped_bars(metrics, ROOT / "workflow" / "paper" / "figures_text.csv", fig, variants, 10,
+                            tmp_path / fig, table_6_3_csv=PAPER_6_3, paper_names=names)
+        assert data.loc[data["variant"] == bar, "paper"].iloc[0] == pytest.approx(theirs)
+        assert data.loc[data["variant"] != bar, "paper"].isna().all()
+        without = grouped_bars(metrics, ROOT / "workflow" / "paper" / "figures_text.csv", fig, variants, 10,
+                               tmp_path / f"{fig}_bare")
+        assert without["paper"].isna().all()
+    # where the text gives the bar's value (yelp2018, WMF, AttAgg), the text's value is kept
+    yelp = write_metrics(tmp_path / "yelp.csv", metric_rows(dataset="yelp2018", model="WMF"))
+    data = grouped_bars(yelp, ROOT / "workflow" / "paper" / "figures_text.csv", "fig_6_3", ["mean", "static", "att"],
+                        10, tmp_path / "yelp", table_6_3_csv=PAPER_6_3)
+    assert data.loc[data["variant"] == "AttAgg", "paper"].iloc[0] == pytest.approx(0.0572)
+    scorecard(metrics, PAPER_6_3, tmp_path / "card.md", 10, paper_names=names)
+    deviation = (tmp_path / "card.md").read_text().split("## Deviation from the paper")[1]
+    assert "ml-1m-receraser" in deviation and f"{theirs:.4f}" in deviation
+    scorecard(metrics, PAPER_6_3, tmp_path / "bare.md", 10)
+    assert "no cell can be compared" in (tmp_path / "bare.md").read_text()

@@ -21,20 +21,41 @@ SPECS = {
 }
 
 
+def paper_values(figures_text_csv, which: str, metric: str, k: int, table_6_3_csv=None) -> pd.DataFrame:
+    """The paper's values for figure ``which``: dataset, model, variant (paper names), value. The text gives a few
+    (``figures_text_csv``); the bar that is RecEraser itself (InBP under AttAgg, in both figures) is also Table
+    6.3's RecEraser cell, taken from ``table_6_3_csv`` where the text gives none (e.g. every ml-1m bar)."""
+    paper = pd.read_csv(figures_text_csv)
+    paper = paper[(paper["figure"] == which) & (paper["metric"] == metric) & (paper["k"] == k)]
+    paper = paper[["dataset", "model", "variant", "value"]]
+    if table_6_3_csv is None:
+        return paper
+    vary, _, _ = SPECS[which]
+    t = pd.read_csv(table_6_3_csv)
+    t = t[(t["method"] == "RecEraser") & (t["metric"] == metric) & (t["k"] == k)][["dataset", "model", "value"]]
+    t = t.assign(variant=paper_name("inbp" if vary == "partition" else "att"))
+    known = set(zip(paper["dataset"], paper["model"], paper["variant"]))
+    t = t[[key not in known for key in zip(t["dataset"], t["model"], t["variant"])]]
+    return pd.concat([paper, t[paper.columns]], ignore_index=True)
+
+
 def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str], n_shards: int, stem,
-                 metric: str = "Recall", k: int = 20, seeds: dict | None = None) -> pd.DataFrame:
+                 metric: str = "Recall", k: int = 20, seeds: dict | None = None, table_6_3_csv=None,
+                 paper_names: dict | None = None) -> pd.DataFrame:
     """Bars of ``metric@k`` on test for each base model (groups) and variant (bars): the mean over seeds, with the
     sample standard deviation as error bars when there are two or more seeds. ``seeds``: path -> seed of
-    per-evaluation files. Writes ``<stem>.png``, ``<stem>.pdf`` and the plotted data as ``<stem>.csv`` (mean, std,
-    seeds, the paper's value), which it returns."""
+    per-evaluation files; ``paper_names``: dataset -> the paper's dataset it is compared with (ml-1m-receraser ->
+    ml-1m); ``table_6_3_csv``: the paper's Table 6.3, for the RecEraser bar (``paper_values``). Writes
+    ``<stem>.png``, ``<stem>.pdf`` and the plotted data as ``<stem>.csv`` (mean, std, seeds, the paper's value),
+    which it returns."""
+    paper_names = paper_names or {}
     vary, fixed, title = SPECS[which]
     m = read_metrics(metrics_csv, seeds)
     m = m[(m["split"] == "test") & (m["metric"] == metric) & (m["k"] == k) & (m["n_shards"] == n_shards)]
     m = m[~m["method"].str.contains("unlearned", regex=False)]
     other = "aggregator" if vary == "partition" else "partition"
     m = m[(m[other] == fixed) & m[vary].isin(variants)]
-    paper = pd.read_csv(figures_text_csv)
-    paper = paper[(paper["figure"] == which) & (paper["metric"] == metric) & (paper["k"] == k)]
+    paper = paper_values(figures_text_csv, which, metric, k, table_6_3_csv)
     datasets = sorted(m["dataset"].unique())
     n_panels = max(len(datasets), 1)
     fig, axes = plt.subplots(1, n_panels, figsize=(max(6.0, 4.2 * n_panels), 4.0), squeeze=False)
@@ -53,7 +74,8 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
                    color=colors(j), yerr=errs if any(s[2] > 1 for s in stats) else None, capsize=3,
                    error_kw={"elinewidth": 1})
             for b_i, b in enumerate(models):
-                pv = paper[(paper["dataset"] == dataset) & (paper["model"] == b) & (paper["variant"] == paper_name(v))]
+                pv = paper[(paper["dataset"] == paper_names.get(dataset, dataset)) & (paper["model"] == b)
+                           & (paper["variant"] == paper_name(v))]
                 if not pv.empty:
                     ax.plot(x[b_i] + (j - (len(variants) - 1) / 2) * width, pv["value"].iloc[0], marker="_",
                             color="black", markersize=14, mew=2)
@@ -62,14 +84,15 @@ def grouped_bars(metrics_csv, figures_text_csv, which: str, variants: list[str],
                              "k": k, "mean": mean, "std": std, "n_seeds": n,
                              "paper": pv["value"].iloc[0] if not pv.empty else float("nan")})
         ax.set_xticks(x, models)
-        ax.set_title(dataset)
+        theirs = paper_names.get(dataset, dataset)
+        ax.set_title(dataset if theirs == dataset else f"{dataset} (paper: {theirs})")
         ax.set_ylabel(f"test {metric}@{k}")
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=9, frameon=False)
     n_seeds = m["seed"].nunique()
     spread = (f"mean over {n_seeds} seeds, error bars: sample standard deviation" if n_seeds > 1 else "one seed")
-    fig.suptitle(f"{title}, K = {n_shards} ({spread})\n(black marks: the values the paper's text reports)",
+    fig.suptitle(f"{title}, K = {n_shards} ({spread})\n(black marks: the paper's values: its text's, and Table 6.3's RecEraser)",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     save_figure(fig, stem)

@@ -320,11 +320,13 @@ def _evidence(comparisons, tests) -> str:
 
 
 def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list | None = None,
-              alpha: float = ALPHA) -> pd.DataFrame:
+              alpha: float = ALPHA, paper_names: dict | None = None) -> pd.DataFrame:
     """The paper's claims marked per dataset and model (on test Recall@20, with the count of the six metrics on
     which each holds), judged against the seed-to-seed spread, and our deviation from every cell the paper
     reports. A comparison "A > B" holds when mean(A) > mean(B) and the one-sided paired t-test on the per-seed
-    differences gives p < ``alpha``; a claim holds when all its comparisons do (``stats.verdict``)."""
+    differences gives p < ``alpha``; a claim holds when all its comparisons do (``stats.verdict``).
+    ``paper_names``: dataset -> the paper's dataset its cells are compared with (ml-1m-receraser -> ml-1m)."""
+    paper_names = paper_names or {}
     m = _test_rows(read_metrics(metrics_csv), n_shards).copy()
     m["label"] = m["method"].where(m["method"].isin(MAIN_METHODS), m["partition"] + "+" + m["aggregator"])
     # the named methods also stand for their (partition, aggregator) combination
@@ -376,14 +378,17 @@ def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list 
     ours = (m[m["method"].isin(MAIN_METHODS)].drop_duplicates(["dataset", "model", "method", "seed", "metric", "k"])
             .groupby(["dataset", "model", "method", "metric", "k"], as_index=False)
             .agg(value=("value", "mean"), n_seeds=("value", "size")))
-    dev = ours.merge(paper, on=["dataset", "model", "method", "metric", "k"], suffixes=("", "_paper"))
+    ours["paper_dataset"] = ours["dataset"].map(lambda d: paper_names.get(d, d))
+    paper = paper.rename(columns={"dataset": "paper_dataset"})
+    dev = ours.merge(paper, on=["paper_dataset", "model", "method", "metric", "k"], suffixes=("", "_paper"))
     lines += ["## Deviation from the paper", ""]
     if dev.empty:
         lines += ["No dataset of this run is in the paper, so no cell can be compared.", ""]
     else:
         dev["relative difference"] = (dev["value"] - dev["value_paper"]) / dev["value_paper"]
         dev = dev.rename(columns={"value": "ours (mean)", "value_paper": "paper", "n_seeds": "seeds"})
-        lines += [dev[["dataset", "model", "method", "metric", "k", "ours (mean)", "seeds", "paper",
+        dev = dev.rename(columns={"paper_dataset": "paper's dataset"})
+        lines += [dev[["dataset", "paper's dataset", "model", "method", "metric", "k", "ours (mean)", "seeds", "paper",
                        "relative difference"]].to_markdown(index=False, floatfmt=".4f"), ""]
     write_atomic(out_md, "\n".join(lines))
     return card

@@ -85,6 +85,7 @@ rule figure:
     input:
         metrics=figure_inputs,
         paper="workflow/paper/figures_text.csv",
+        table="workflow/paper/table_6_3.csv",
     output:
         png=report(
             "results/figures/{figure}.png",
@@ -103,6 +104,7 @@ rule figure:
         variants=figure_variants,
         n_shards=K,
         seeds=figure_runs,
+        paper_names=paper_datasets(),
     script:
         "../scripts/figure.py"
 
@@ -127,6 +129,7 @@ rule scorecard:
         "../../envs/recunlearn.yaml"
     params:
         n_shards=K,
+        paper_names=paper_datasets(),
     script:
         "../scripts/scorecard.py"
 

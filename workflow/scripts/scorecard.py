@@ -6,4 +6,5 @@ from recunlearn.timing import speedup_claims
 
 with job_log(snakemake.log[0]):
     scorecard(snakemake.input.metrics, snakemake.input.paper, snakemake.output[0], snakemake.params.n_shards,
-              extra_claims=speedup_claims(list(snakemake.input.times), snakemake.params.n_shards))
+              extra_claims=speedup_claims(list(snakemake.input.times), snakemake.params.n_shards),
+              paper_names=dict(snakemake.params.paper_names))
