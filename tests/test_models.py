@@ -74,6 +74,26 @@ def test_best_parameters_are_kept():
     assert res.best_epoch == next(h["epoch"] for h in res.history if h["valid_recall@10"] == best)
 
 
+def test_keep_last_trains_every_epoch_and_keeps_the_last_parameters():
+    """keep: last (the authors' protocol) never stops early and returns the parameters after max_epochs, while
+    keep: best, on the same run, stops after `patience` evaluations without improvement and restores the best."""
+    train, valid, _ = small_data()
+    params = {**FAST, "max_epochs": 8, "lr": 0.5, "patience": 1}
+    best = fit("BPR", model_config("BPR", params), train, valid, seed=0)
+    last = fit("BPR", model_config("BPR", {**params, "keep": "last"}), train, valid, seed=0)
+    assert last.epochs_run == 8 and last.best_epoch == 8 and len(last.history) == 8
+    assert best.epochs_run < 8 or best.best_epoch < 8  # this run does stop or restore: the two differ
+    # the kept model is the one after the 8th epoch: it scores as the history's last evaluation says
+    from recunlearn.metrics import embedding_scorer, evaluate
+
+    with torch.no_grad():
+        p, q = last.model.embeddings()
+    assert evaluate(embedding_scorer(p, q), valid, [train], [10])[("Recall", 10)] == pytest.approx(
+        last.history[-1]["valid_recall@10"])
+    # the first epochs of both runs are the same training
+    assert [h["loss"] for h in best.history] == [h["loss"] for h in last.history[: len(best.history)]]
+
+
 def test_out_of_range_training_ids_fail_clearly():
     train, valid, _ = small_data()
     bad = Interactions(np.append(train.user, 60), np.append(train.item, 0), 60, 90)

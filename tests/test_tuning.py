@@ -101,6 +101,44 @@ def test_only_training_and_validation_are_read(tmp_path, splits, monkeypatch):
     assert artefact["trials"][0]["epochs"] and len(artefact["trials"][0]["epochs"]) == 2
 
 
+def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits):
+    """tuning.submodel_objective: mean trains the partition's K sub-models per trial and scores SISA's MeanAgg on the
+    whole validation split: the first trial's value is MeanAgg's Recall@20 over sub-models trained by hand."""
+    import torch
+
+    from recunlearn.aggregate import AggregatorConfig, build
+    from recunlearn.data import load_interactions
+    from recunlearn.metrics import embedding_scorer, evaluate
+    from recunlearn.sharded import shard_interactions, train_submodel
+    from recunlearn.tuning import complete
+
+    from recunlearn.artefacts import save_state
+
+    save_state({"user": torch.zeros(50, 4), "item": torch.zeros(70, 4)}, tmp_path / "emb.pt")  # unused by random
+    part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
+    run_partition(RunSpec("toy", partition="random", n_shards=3), JobContext(seed=0), {}, {"train": splits["train"]},
+                  tmp_path / "emb.pt", part)
+    cfg = config(shards=1, submodel_objective="mean", trials=2)
+    plan = tuning_plan(cfg, "submodel", "BPR")
+    assert plan["objective"] == "mean" and "objective" not in tuning_plan(cfg, "retrain", "BPR")
+    out = {"tuning": str(tmp_path / "s.json"), "trials": str(tmp_path / "s.csv")}
+    run_tune_submodel(RunSpec("toy", "BPR", "random", 3), JobContext(seed=3), Settings(FAST), plan,
+                      {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], out)
+    artefact = json.loads(open(out["tuning"]).read())
+    assert artefact["objective"] == "mean" and artefact["shards"] == [0, 1, 2]  # all K, whatever tuning.shards
+    assert len(artefact["trials"][0]["epochs"]) == 3
+    train, valid = load_interactions(splits["train"]), load_interactions(splits["valid"])
+    params = {**complete("BPR", FAST), "max_epochs": min(FAST["max_epochs"], plan["max_epochs"])}
+    subs = [train_submodel("BPR", params, shard_interactions(train, part["assignment"], s), valid, 3, "cpu", "s")[1]
+            for s in range(3)]
+    with torch.no_grad():
+        embs = [r.model.embeddings() for r in subs]
+        mean = build("mean", torch.stack([p for p, _ in embs]), torch.stack([q for _, q in embs]),
+                     AggregatorConfig(), train)
+        expected = evaluate(embedding_scorer(*mean.embeddings()), valid, [train], [20])[("Recall", 20)]
+    assert artefact["trials"][0]["value"] == pytest.approx(expected, abs=1e-6)
+
+
 def test_trials_are_written_as_csv(tmp_path, splits):
     import pandas as pd
 

@@ -104,7 +104,8 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         seed: int, device: str | torch.device = "cpu", label: str = "", eval_at_start: bool = False,
         on_eval: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train ``model`` (a base model's name, or a function building a Recommender, e.g. an aggregator) on
-    ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters. With ``eval_at_start`` the
+    ``train``; early-stop on ``valid`` Recall@10; return it with its best parameters (``cfg.keep == "last"``: train
+    ``max_epochs`` epochs, no early stopping, and return the last parameters). With ``eval_at_start`` the
     untrained model is evaluated too (epoch 0) and kept if no epoch beats it. ``on_eval(epoch, recall)`` is called
     after each evaluation (the tuner's pruner: it may raise to end the run)."""
     check_ids(train, f"{label or 'training data'}")
@@ -121,6 +122,9 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         raise ValueError(f"{label or 'model'}: sampling '{cfg.sampling}': expected interaction or user")
     log.info("%s: %s on %d interactions, device %s, seed %d, %s", label, model, len(train), device, seed, asdict(cfg))
 
+    keep_best = getattr(cfg, "keep", "best") == "best"
+    if not keep_best and getattr(cfg, "keep", "best") != "last":
+        raise ValueError(f"{label or 'model'}: keep '{cfg.keep}': expected best or last")
     best, best_epoch, best_state, stale = -1.0, 0, None, 0
     history: list[dict] = []
     t0 = time.perf_counter()
@@ -137,7 +141,8 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         improved = recall > best
         if improved:
             best, best_epoch, stale = recall, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            if keep_best:
+                best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
         log.info("%s epoch %d: loss %.4f, valid Recall@10 %.4f%s, %.1f s", label, epoch, loss, recall,
@@ -153,11 +158,13 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         loss = train_epoch(model, optimizer, epoch_batches(model, cfg, train, sampler, generator), device)
         if epoch % cfg.eval_every and epoch != cfg.max_epochs:
             continue
-        if validate(epoch, loss):
+        if validate(epoch, loss) and keep_best:
             log.info("%s: no improvement in %d evaluations: stopping at epoch %d", label, cfg.patience, epoch)
             break
     seconds = time.perf_counter() - t0
-    if best_state is not None:
+    if not keep_best:  # keep: last, the authors' protocol: the parameters after max_epochs, whatever validation says
+        best_epoch, best = epoch, history[-1]["valid_recall@10"] if history else float("nan")
+    elif best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     log.info("%s: best epoch %d (valid Recall@10 %.4f) of %d, %.1f s", label, best_epoch, best, epoch, seconds)

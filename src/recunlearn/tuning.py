@@ -128,7 +128,8 @@ def tuning_plan(config: dict, target: str, model: str, aggregator: str | None = 
             return {}
     return {"target": target, "space": space_fields_checked(config, target, model, aggregator),
             "trials": per_target(tuning["trials"], target, 20), "max_epochs": per_target(tuning["max_epochs"], target, 50),
-            "shards": tuning["shards"], "seed": config["training"]["seeds"][0]}
+            "shards": tuning["shards"], "seed": config["training"]["seeds"][0],
+            **({"objective": tuning.get("submodel_objective", "submodels")} if target == "submodel" else {})}
 
 
 def per_target(value, target: str, default: int) -> int:
@@ -299,6 +300,38 @@ def submodel_objective(model_name: str, base: dict, plan: dict, shards: list, va
     return objective
 
 
+def mean_objective(model_name: str, base: dict, plan: dict, shards: list, train, valid, seed: int, device,
+                   label: str, valid_mode: str = "users"):
+    """A trial of ``submodel`` scored as SISA serves the sub-models (``tuning.submodel_objective: mean``): all K
+    sub-models of the partition (``shards``: every shard's interaction set), then MeanAgg's validation Recall@20
+    on the whole validation split. Sub-models that are best alone need not make the best mean: on the ml-1m training
+    file, BPR sub-models on random shards kept past their own best epoch make a better MeanAgg
+    (docs/ablation_ml1m.md)."""
+    import torch
+
+    from .metrics import embedding_scorer, evaluate
+    from .sharded import train_submodel
+
+    def objective(values, report):
+        params = _capped({**base, **values}, plan["max_epochs"], 10**9)
+        users, items, epochs = [], [], []
+        for i, part in enumerate(shards):
+            _, res = train_submodel(model_name, params, part, valid, seed, device, f"{label} trial shard {i}",
+                                    valid_mode=valid_mode)
+            with torch.no_grad():
+                p, q = res.model.embeddings()
+            users.append(p)
+            items.append(q)
+            epochs.append(res.epochs_run)
+        # MeanAgg (aggregate.MeanAgg): (1/K) sum_i p_u^i . q_v^i, as one product of the concatenated embeddings
+        p, q = torch.cat(users, 1) / len(shards), torch.cat(items, 1)
+        metric, k = OBJECTIVE
+        value = evaluate(embedding_scorer(p, q), valid, [train], [k], device=device)[(metric, k)]
+        return value, {"epochs": epochs}
+
+    return objective
+
+
 def aggregator_objective(aggregator: str, model_name: str, base_hyper: dict, base: dict, plan: dict, sub_p, sub_q,
                          train, valid, seed: int, device, label: str):
     """A trial of ``aggregator``: the aggregator over the frozen sub-models with the trial's values."""
@@ -388,12 +421,18 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
 
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
-    ids = list(range(min(int(plan["shards"]), spec.n_shards)))
+    mean = plan.get("objective", "submodels") == "mean"
+    ids = list(range(spec.n_shards if mean else min(int(plan["shards"]), spec.n_shards)))
     shards = [shard_interactions(train, assignment_path, s) for s in ids]
     base = complete(spec.model, settings.hyper)
-    objective = submodel_objective(spec.model, base, plan, shards, valid, ctx.seed, job.device, spec.label(),
+    if mean:
+        objective = mean_objective(spec.model, base, plan, shards, train, valid, ctx.seed, job.device, spec.label(),
                                    settings.valid_mode)
+    else:
+        objective = submodel_objective(spec.model, base, plan, shards, valid, ctx.seed, job.device, spec.label(),
+                                       settings.valid_mode)
     lineage = {**spec.identity(), "seed": ctx.seed, "device": str(job.device), "shards": ids,
+               "objective": "mean" if mean else "submodels",
                "trained_on": [trained_on(part, f"{data['train']} where shard == {s}") for s, part in zip(ids, shards)],
                "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()}}
     return _write(tune(objective, plan, base, spec.label(), lineage), out)

@@ -53,6 +53,10 @@ class ModelConfig:
     max_epochs: int = hp(200, "most training epochs", minimum=1)
     eval_every: int = hp(1, "epochs between validation Recall@10 evaluations", minimum=1)
     patience: int = hp(10, "evaluations without improvement before stopping (best parameters kept)", minimum=1)
+    keep: str = hp("best", "which parameters a run keeps: the best on validation, stopping after `patience` "
+                   "evaluations without improvement, or the last of `max_epochs` epochs without early stopping "
+                   "(the authors' code keeps the last; an ensemble of sub-models can gain from sub-models trained past "
+                   "their own best epoch: docs/ablation_ml1m.md)", enum=["best", "last"])
     # how BPR-loss models draw (user, positive, negative) triples: interaction | user (sampling.user_pair_batches)
     sampling: str = hp("interaction", "how BPR and LightGCN draw their (user, positive, negative) triples: every "
                        "training interaction once per epoch, or users uniformly then one of their positives (the "
