@@ -193,3 +193,32 @@ def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss(tab
         want.backward()
         assert torch.allclose(got, want, rtol=1e-6) and torch.allclose(grad, model.logits.grad, rtol=1e-5)
         model.logits.grad = None
+
+
+@pytest.mark.parametrize("loss", ["bpr", "wmf"])
+@pytest.mark.parametrize("table", [0, 1 << 26])
+def test_static_agg_trains_to_the_same_bits_with_its_cached_positive_scores(loss, table, monkeypatch):
+    """StaticAgg scores the training interactions once and looks their scores up; an epoch of training gives the
+    same weights, bit for bit, as scoring every pair of every batch afresh (the path it replaces)."""
+    import recunlearn.aggregate as agg_mod
+    from recunlearn.aggregate import StaticAgg
+    from recunlearn.sampling import NegativeSampler
+    from recunlearn.train import epoch_batches, make_optimizer, train_epoch
+
+    monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", table)
+    train = data()
+    cfg = AggregatorConfig(batch_size=7 if loss == "bpr" else 5, lr=0.5)
+    runs = []
+    for cached in (True, False):
+        if not cached:
+            monkeypatch.setattr(StaticAgg, "_positive_scores", StaticAgg._submodel_scores)
+        torch.manual_seed(0)
+        model = build("static", *subs(), cfg, train, loss)
+        opt = make_optimizer(cfg, [model.logits])
+        g = torch.Generator().manual_seed(3)
+        sampler = NegativeSampler(train) if loss == "bpr" else None
+        for _ in range(2):
+            train_epoch(model, opt, epoch_batches(model, cfg, train, sampler, g), "cpu")
+        runs.append(model.logits.detach().clone())
+    assert not torch.equal(runs[0], torch.zeros_like(runs[0]))
+    assert torch.equal(runs[0], runs[1])

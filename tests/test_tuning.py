@@ -125,7 +125,7 @@ def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits
     run_tune_submodel(RunSpec("toy", "BPR", "random", 3), JobContext(seed=3), Settings(FAST), plan,
                       {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], out)
     artefact = json.loads(open(out["tuning"]).read())
-    assert artefact["objective"] == "mean" and artefact["shards"] == [0, 1, 2]  # all K, whatever tuning.shards
+    assert artefact["submodel_objective"] == "mean" and artefact["shards"] == [0, 1, 2]  # all K, whatever tuning.shards
     assert len(artefact["trials"][0]["epochs"]) == 3
     train, valid = load_interactions(splits["train"]), load_interactions(splits["valid"])
     params = {**complete("BPR", FAST), "max_epochs": min(FAST["max_epochs"], plan["max_epochs"])}
@@ -261,6 +261,11 @@ def test_trial_epochs_are_capped(tmp_path, splits):
     a = tune_retrain(tmp_path, splits, "a", max_epochs=2)
     assert all(t["epochs"] <= 2 for t in a["trials"] if t["state"] == "complete")
     assert np.isfinite(a["best_value"])
+    # a chosen training length is what its trial trained: never above the budget's cap
+    b = tune_retrain(tmp_path, splits, "b", max_epochs=2,
+                     search_space={"retrain": {"BPR": {"keep": {"choices": ["best", "last"]},
+                                                       "max_epochs": {"choices": [4, 6]}}}})
+    assert b["chosen"]["max_epochs"] == 2 and {t["values"]["max_epochs"] for t in b["trials"]} <= {4, 6}
 
 
 @pytest.mark.slow

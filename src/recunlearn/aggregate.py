@@ -127,9 +127,12 @@ class MeanAgg(_Aggregator):
 class StaticAgg(_Aggregator):
     """GraphEraser: one learned non-negative weight per sub-model, summing to 1 (a softmax of K logits)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, **kwargs):
+        super().__init__(sub_p, sub_q, cfg, train, **kwargs)
         self.logits = nn.Parameter(torch.zeros(self.k))
+        # the training interactions, whose frozen per-sub-model scores are computed once (_positive_scores)
+        self.register_buffer("train_user", torch.from_numpy(np.asarray(train.user, dtype=np.int64)), persistent=False)
+        self.register_buffer("train_item", torch.from_numpy(np.asarray(train.item, dtype=np.int64)), persistent=False)
 
     def weights(self) -> torch.Tensor:
         return torch.softmax(self.logits, 0)
@@ -155,15 +158,43 @@ class StaticAgg(_Aggregator):
                     self._items_gram = (q, torch.mm(q.T, q))
             q, gram = self._items_gram
             with torch.no_grad():
-                s_pos = self._submodel_scores(users[rows], items)  # [P, K]
+                s_pos = self._positive_scores(users[rows], items)  # [P, K]
             return wmf_efficient_loss(self.aggregated_users(users), q, rows, self.item_position[items], self.c0,
                                       q_gram=gram, y_pos=s_pos @ self.weights())
         # y_uv = sum_i w_i (p_u^i . q_v^i): the K frozen scores of each pair need no gradient, only w does
         users, pos, neg = batch
         with torch.no_grad():
-            s_pos, s_neg = self._submodel_scores(users, pos), self._submodel_scores(users, neg)  # [B, K]
+            s_pos, s_neg = self._positive_scores(users, pos), self._submodel_scores(users, neg)  # [B, K]
         w = self.weights()
         return bpr_loss(s_pos @ w, s_neg @ w)
+
+    def _positive_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``_submodel_scores`` of pairs that are mostly training interactions: those of every training interaction
+        are computed once, in chunks, by the same arithmetic (so the same bits), and looked up; other pairs are
+        scored directly. Without a full score table this halves a BPR epoch's embedding gathers and removes a WMF
+        epoch's: the positives never change between epochs, only the negatives do."""
+        if not hasattr(self, "_scores"):
+            self._submodel_scores(users[:0], items[:0])  # decides: the full score table, or embedding rows
+        if self._scores is not None:
+            return self._scores.index_select(0, users * self.n_items + items)
+        if not hasattr(self, "_pos_keys"):
+            keys = self.train_user * self.n_items + self.train_item
+            keys, order = torch.sort(keys)
+            u, v = self.train_user[order], self.train_item[order]
+            chunk = 1 << 16
+            self._pos_keys = keys
+            self._pos_scores = torch.cat([self._submodel_scores(u[a : a + chunk], v[a : a + chunk])
+                                          for a in range(0, len(keys), chunk)]) if len(keys) else \
+                self.sub_p.new_zeros((0, self.k))
+        key = users * self.n_items + items
+        at = torch.searchsorted(self._pos_keys, key).clamp(max=max(len(self._pos_keys) - 1, 0))
+        hit = (self._pos_keys[at] == key) if len(self._pos_keys) else torch.zeros_like(key, dtype=torch.bool)
+        if bool(hit.all()):
+            return self._pos_scores.index_select(0, at)
+        out = self.sub_p.new_empty((len(key), self.k))
+        out[hit] = self._pos_scores.index_select(0, at[hit])
+        out[~hit] = self._submodel_scores(users[~hit], items[~hit])
+        return out
 
     def _submodel_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """p_u^i . q_v^i of every pair and sub-model, [B, K]: gathered from all K x M x N scores, computed once,

@@ -357,6 +357,8 @@ def tune(objective, plan: dict, base: dict, label: str, lineage: dict) -> dict:
         found = {"chosen": {}, "best_value": None, "best_trial": None, "first_value": None, "trials": []}
     else:
         found = search(objective, plan["space"], base, plan["trials"], plan["seed"], label)
+        if "max_epochs" in found["chosen"]:  # what the chosen trial trained: its epochs were capped at the budget's
+            found["chosen"]["max_epochs"] = min(int(found["chosen"]["max_epochs"]), int(plan["max_epochs"]))
     seconds = time.perf_counter() - t0
     log.info("%s: chose %s (validation Recall@20 %s; the config's own settings %s), %.0f s", label, found["chosen"],
              _fmt(found["best_value"]), _fmt(found["first_value"]), seconds)
@@ -432,7 +434,7 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
         objective = submodel_objective(spec.model, base, plan, shards, valid, ctx.seed, job.device, spec.label(),
                                        settings.valid_mode)
     lineage = {**spec.identity(), "seed": ctx.seed, "device": str(job.device), "shards": ids,
-               "objective": "mean" if mean else "submodels",
+               "submodel_objective": "mean" if mean else "submodels",
                "trained_on": [trained_on(part, f"{data['train']} where shard == {s}") for s, part in zip(ids, shards)],
                "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()}}
     return _write(tune(objective, plan, base, spec.label(), lineage), out)
