@@ -118,9 +118,13 @@ def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits
     part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
     run_partition(RunSpec("toy", partition="random", n_shards=3), JobContext(seed=0), {}, {"train": splits["train"]},
                   tmp_path / "emb.pt", part)
-    cfg = config(shards=1, submodel_objective="mean", trials=2)
+    cfg = config(shards=1, submodel_objective={"random": "mean"}, trials=2)
     plan = tuning_plan(cfg, "submodel", "BPR")
-    assert plan["objective"] == "mean" and "objective" not in tuning_plan(cfg, "retrain", "BPR")
+    assert plan["objective"] == {"random": "mean"} and "objective" not in tuning_plan(cfg, "retrain", "BPR")
+    with pytest.raises(ConfigError, match="tuning.submodel_objective.randon': unknown partition"):
+        config(submodel_objective={"randon": "mean"})
+    with pytest.raises(ConfigError, match="submodel_objective"):
+        config(submodel_objective="aggregate")
     out = {"tuning": str(tmp_path / "s.json"), "trials": str(tmp_path / "s.csv")}
     run_tune_submodel(RunSpec("toy", "BPR", "random", 3), JobContext(seed=3), Settings(FAST), plan,
                       {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], out)

@@ -168,8 +168,13 @@ def check_tuning(config: dict, schema: dict) -> None:
     """Every search space the config would run, checked (``config.validate_config``): SpaceError on the first bad
     entry. Overrides of a model or aggregator that is not registered are refused too."""
     from .models import MODELS
-    from .registry import AGGREGATORS
+    from .registry import AGGREGATORS, PARTITIONS
 
+    objective = config.get("tuning", {}).get("submodel_objective", "submodels")
+    for name in objective if isinstance(objective, dict) else ():
+        if name not in PARTITIONS:
+            raise SpaceError(f"'tuning.submodel_objective.{name}': unknown partition (expected one of: "
+                             f"{', '.join(PARTITIONS)})")
     spaces = config.get("tuning", {}).get("search_space", {})
     for target, per_name in spaces.items():
         known = AGGREGATORS if target == "aggregator" else MODELS
@@ -423,7 +428,10 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
 
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
-    mean = plan.get("objective", "submodels") == "mean"
+    objective = plan.get("objective", "submodels")
+    if isinstance(objective, dict):  # per partition, e.g. {random: mean}: the others score their sub-models alone
+        objective = objective.get(spec.partition, "submodels")
+    mean = objective == "mean"
     ids = list(range(spec.n_shards if mean else min(int(plan["shards"]), spec.n_shards)))
     shards = [shard_interactions(train, assignment_path, s) for s in ids]
     base = complete(spec.model, settings.hyper)
