@@ -169,3 +169,38 @@ def test_unlearning_steps_of_both_modes_and_an_unknown_one():
     assert unlearning_steps("batch", rows, 2) == [[7, 3, 9]]
     with pytest.raises(ValueError, match="unknown unlearning mode 'bacth'"):
         unlearning_steps("bacth", rows, 2)
+
+
+def test_a_retrained_submodel_is_freed_after_its_unlearning_step(sharded, monkeypatch):
+    """Sequential unlearning keeps the K sub-models' embeddings, not the retrained models: a weak reference to a
+    retrained sub-model's parameter dies once its step is over (the embeddings handed to the aggregator are detached:
+    copying a parameter into the stacked embeddings would make them an autograd node that keeps every retrained
+    sub-model, and its gradients, alive until the end of the run)."""
+    import gc
+    import weakref
+
+    import recunlearn.unlearn as unlearn_mod
+
+    refs, real = [], unlearn_mod.train_submodel
+
+    def spy(*args, **kwargs):
+        cfg, res = real(*args, **kwargs)
+        refs.append(weakref.ref(next(res.model.parameters())))
+        return cfg, res
+
+    monkeypatch.setattr(unlearn_mod, "train_submodel", spy)
+    seen = []
+    real_agg = unlearn_mod.train_aggregator
+
+    def agg_spy(aggregator, model_name, base, agg, sub_p, sub_q, *args, **kwargs):
+        gc.collect()
+        seen.append([r() is None for r in refs[:-1]])  # every sub-model retrained in an earlier step is gone
+        assert not sub_p.requires_grad and sub_p.grad_fn is None
+        return real_agg(aggregator, model_name, base, agg, sub_p, sub_q, *args, **kwargs)
+
+    monkeypatch.setattr(unlearn_mod, "train_aggregator", agg_spy)
+    tmp_path, data, assignment, subs = sharded
+    run_unlearning(tmp_path, data, assignment, subs, mode="sequential", kind="mean")
+    gc.collect()
+    assert len(refs) == 2 and seen[1] == [True]
+    assert all(r() is None for r in refs)

@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def final_embeddings(model) -> dict:
-    """A model's final embeddings as the state the aggregators and the partitions load."""
+    """A model's final embeddings as the state the aggregators and the partitions load: detached tensors, never the
+    model's parameters themselves (BPR's and WMF's embeddings are their parameters), so that holding them keeps
+    neither the model nor an autograd graph alive."""
     with torch.no_grad():
         p, q = model.embeddings()
-    return {"user": p, "item": q}
+    return {"user": p.detach(), "item": q.detach()}
 
 
 def run_pretrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, out: dict) -> dict:
