@@ -237,3 +237,26 @@ def test_two_threads_train_the_same_model_twice(name):
         torch.set_num_threads(previous)
     for other in runs[1:]:
         assert all(torch.equal(a, b) for a, b in zip(runs[0], other))
+
+
+def test_device_resolution_on_machines_with_and_without_usable_gpus(monkeypatch):
+    """Monkeypatched CUDA: `auto` with training.gpus 0 stays on the CPU; a cuda:N beyond the visible devices, CUDA
+    asked for where there is none, and a job given a GPU torch cannot use are one-line errors."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto").type == "cuda" and resolve_device("auto", gpus=0).type == "cpu"
+    assert resolve_device("cuda:0") == torch.device("cuda:0") and resolve_device("cpu").type == "cpu"
+    with pytest.raises(RuntimeError, match=r"device 'cuda:1': only 1 CUDA device\(s\) visible .*SLURM"):
+        resolve_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert resolve_device("auto", gpus=1).type == "cpu"  # a CPU machine: auto is the CPU
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        resolve_device("cuda")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # SLURM gave this job a GPU torch cannot use
+    with pytest.raises(RuntimeError, match=r"given GPU\(s\) 0 .*training.device: cpu"):
+        resolve_device("auto", gpus=1)
+    assert resolve_device("auto", gpus=0).type == "cpu" and resolve_device("cpu", gpus=1).type == "cpu"
+    with pytest.raises(RuntimeError) as error:
+        resolve_device("auto", gpus=1)
+    assert "\n" not in str(error.value)

@@ -81,6 +81,7 @@ class JobContext:
     seed: int
     device: str = "auto"
     threads: int = 1
+    gpus: int | None = None  # training.gpus: 0 keeps `auto` on the CPU (train.resolve_device)
     cutoffs: tuple[int, ...] = (10, 20, 50)
     batch_users: int = 1024
 
@@ -88,7 +89,8 @@ class JobContext:
     def from_job(cls, snakemake) -> JobContext:
         """From a Snakemake job: the seed of its path, ``training.device``, its threads, ``evaluation``."""
         evaluation = dict(getattr(snakemake.params, "evaluation", None) or {})
-        return cls(seed=int(snakemake.wildcards.seed), device=snakemake.params.training["device"],
+        training = snakemake.params.training
+        return cls(seed=int(snakemake.wildcards.seed), device=training["device"], gpus=training.get("gpus"),
                    threads=int(snakemake.threads), cutoffs=tuple(evaluation.get("ks", cls.cutoffs)),
                    batch_users=int(evaluation.get("batch_users", cls.batch_users)))
 
@@ -141,7 +143,7 @@ class Job:
         from .train import setup_torch
 
         self.spec, self.ctx, self.data = spec, ctx, data
-        self.device = setup_torch(ctx.threads, ctx.device)
+        self.device = setup_torch(ctx.threads, ctx.device, ctx.gpus)
         self._splits: dict = {}
 
     def split(self, name: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -25,20 +26,40 @@ from .sampling import NegativeSampler, pair_batches, user_batches, user_pair_bat
 log = logging.getLogger(__name__)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when it is there, else the CPU; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given."""
+def resolve_device(device: str = "auto", gpus: int | None = None) -> torch.device:
+    """The job's device. ``auto``: the CPU when ``training.gpus`` is 0, else CUDA when torch can use it, else the CPU;
+    ``cpu``, ``cuda`` and ``cuda:N`` as given. A one-line RuntimeError, instead of a failure deep in the first job
+    or a silent CPU run, for: CUDA asked for but not usable; ``cuda:N`` beyond the visible devices (under SLURM a job
+    sees only its own GPUs, numbered from 0); ``auto`` in a job that was given GPUs (``CUDA_VISIBLE_DEVICES``) that
+    torch cannot use (e.g. a driver older than the wheel's CUDA), which would otherwise train on the CPU for the
+    job's whole runtime."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if gpus == 0:
+            return torch.device("cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+        if gpus and visible not in ("", "-1", "NoDevFiles"):
+            raise RuntimeError(f"device 'auto': this job was given GPU(s) {visible} (CUDA_VISIBLE_DEVICES) but torch "
+                               f"{torch.__version__} (CUDA {torch.version.cuda}) cannot use them (torch.cuda."
+                               "is_available() is False: an older driver?); set training.device: cpu to train on the "
+                               "CPU, or install a torch build for this driver")
+        return torch.device("cpu")
     dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' was asked for but CUDA is not available (use 'auto' or 'cpu')")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device '{device}' was asked for but CUDA is not available (use 'auto' or 'cpu')")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise RuntimeError(f"device '{device}': only {n} CUDA device(s) visible (cuda:0 to cuda:{n - 1}); under "
+                               "SLURM a job sees only the GPUs it was given, numbered from 0: use 'cuda' or 'auto'")
     return dev
 
 
-def setup_torch(threads: int, device: str) -> torch.device:
+def setup_torch(threads: int, device: str, gpus: int | None = None) -> torch.device:
     """What every training job does first: its CPU threads, then its device (``resolve_device``)."""
     torch.set_num_threads(max(1, int(threads)))
-    return resolve_device(device)
+    return resolve_device(device, gpus)
 
 
 def make_optimizer(cfg: ModelConfig, params):
