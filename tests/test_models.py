@@ -260,3 +260,13 @@ def test_device_resolution_on_machines_with_and_without_usable_gpus(monkeypatch)
     with pytest.raises(RuntimeError) as error:
         resolve_device("auto", gpus=1)
     assert "\n" not in str(error.value)
+
+
+def test_sidecars_record_the_device_and_on_cuda_its_version_and_gpu(monkeypatch):
+    from recunlearn.train import device_info
+
+    assert device_info("cpu") == {"device": "cpu", "bit_reproducible": True}
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "A100-SXM4-40GB")
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    assert device_info("cuda:0") == {"device": "cuda:0", "cuda_version": "12.4", "gpu": "A100-SXM4-40GB",
+                                     "bit_reproducible": False}

@@ -47,8 +47,31 @@ def test_table_6_4_and_claim(tmp_path):
     assert "paper: speed-up" in md and "11.8x" in md and "21.0x" in md
     # both sides with their epochs, and the aggregator's share of a request
     line = next(line for line in md.splitlines() if "| RecEraser |" in line)
-    assert [c.strip() for c in line.split("|")][8:12] == ["30%", "13 / 6", "630", "9"]
+    assert [c.strip() for c in line.split("|")][4] == "unrecorded"  # times.csv of before devices were recorded
+    assert [c.strip() for c in line.split("|")][9:13] == ["30%", "13 / 6", "630", "9"]
     # no batch timings (unlearning.batch_mode off): the section says so, without the note about its columns
     assert "(not run: `unlearning.batch_mode` is off)" in md and "after the batch" not in md
     claim = speedup_claims(times, 10)[0]
     assert "| ml-1m | WMF | 630 | 30 | 21.0x | holds |" in claim
+
+
+def test_times_of_two_kinds_of_device_share_no_ratio(tmp_path):
+    """Each time carries its device; a CPU Retrain against a GPU RecEraser gives no speed-up and no verdict."""
+    base = tmp_path / "results" / "ml-1m" / "WMF"
+    times = [
+        write(base / "retrain.csv", pd.DataFrame({**identity("Retrain"), "device": "cpu", "step": [0], "requests": 1,
+                                                  "deleted_so_far": [1], "retrain_seconds": [600.0], "epochs_run": 9})),
+        write(base / "att.csv", pd.DataFrame({**identity("RecEraser", "inbp", 10, "att"), "device": "cuda:0",
+                                              "step": [0], "requests": 1, "deleted_so_far": [1], "shards_retrained": 1,
+                                              "submodel_seconds": [2.0], "submodel_seconds_parallel": [2.0],
+                                              "aggregator_seconds": [1.0], "total_seconds": [3.0],
+                                              "submodel_epochs": [12], "aggregator_epochs": [7]})),
+    ]
+    assert list(read_times(times)["device"]) == ["cpu", "cuda:0"]
+    metrics = write(tmp_path / "m.csv", pd.DataFrame(columns=["dataset", "model", "method", "partition", "aggregator",
+                                                              "n_shards", "split", "metric", "k", "value"]))
+    out = table_6_4(times, [metrics], ROOT / "workflow" / "paper" / "table_6_4.csv", tmp_path / "t64", 10)
+    assert pd.isna(out.iloc[0]["speedup"]) and out.iloc[0]["device"] == "cpu, cuda:0"
+    md = (tmp_path / "t64.md").read_text()
+    assert "n/a: cpu vs cuda" in md and "200.0x" not in md
+    assert "| not comparable |" in speedup_claims(times, 10)[0]

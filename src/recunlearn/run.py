@@ -157,8 +157,10 @@ class Job:
         """The fields every sidecar of this job holds: the run's identity, the seed, the device and threads."""
         import torch
 
+        from .train import device_info
+
         return {"kind": kind, **(spec or self.spec).identity(), **fields, "seed": self.ctx.seed,
-                "device": str(self.device), "threads": torch.get_num_threads()}
+                **device_info(self.device), "threads": torch.get_num_threads()}
 
     def save(self, state: dict, path, sidecar_path, info: dict, files: dict | None = None) -> dict:
         """Write ``state`` to ``path`` atomically, then its sidecar: ``info`` plus the artefact's sha256 (what the

@@ -33,6 +33,8 @@ def read_times(paths) -> pd.DataFrame:
                              f"{', '.join(IDENTITY)} and one row per step; missing: {', '.join(missing) or 'rows'})")
         row = {c: t[c].iloc[0] for c in IDENTITY}
         row["steps"] = len(t)
+        # the device the times came from (times.csv written before devices were recorded: "unrecorded")
+        row["device"] = ", ".join(sorted(set(t["device"].astype(str)))) if "device" in t.columns else "unrecorded"
         if row["method"] == "Retrain":
             row.update(n_shards=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
         else:
@@ -53,6 +55,25 @@ def _fmt(x) -> str:
     return "-" if pd.isna(x) else f"{x:.4g}"
 
 
+def _kind(device: str) -> str:
+    """cpu, cuda or unrecorded: what decides whether two times can share a ratio (cuda:0 and cuda:1 can)."""
+    kinds = {d.split(":")[0].strip() for d in str(device).split(",")}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def speedup(retrain_s: float, retrain_device: str, method_s: float, method_device: str) -> str:
+    """Retrain's seconds over the method's, as ``12.3x``; refused (``n/a: cpu vs cuda``) when the two were timed on
+    different kinds of device, as a CPU Retrain against a GPU RecEraser says nothing about either."""
+    a, b = _kind(retrain_device), _kind(method_device)
+    if a != b or "mixed" in (a, b):
+        return f"n/a: {a} vs {b}"
+    return f"{retrain_s / method_s:.1f}x" if method_s and not pd.isna(method_s) and not pd.isna(retrain_s) else "-"
+
+
+def _device_of(rows: pd.DataFrame) -> str:
+    return ", ".join(sorted(set(rows["device"].astype(str)))) if len(rows) else "-"
+
+
 def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.DataFrame:
     """Minutes for Retrain, RecEraser's sub-model and aggregator retraining, total and speed-up per dataset and
     model (sequential mode, K = n_shards), the paper's beside; then every method; then batch unlearning."""
@@ -63,13 +84,15 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     rows, long = [], []
     for (dataset, model), g in t.groupby(["dataset", "model"]):
         seq = g[g["mode"] == "sequential"]
-        retrain = seq[seq["method"] == "Retrain"]["total_s"].mean() / 60
+        retrain_rows = seq[seq["method"] == "Retrain"]
+        retrain = retrain_rows["total_s"].mean() / 60
         rec = seq[(seq["method"] == "RecEraser") & (seq["n_shards"] == n_shards)]
         sub, agg, tot = (rec[c].mean() / 60 for c in ("submodel_s", "aggregator_s", "total_s"))
         p = paper.loc[(dataset, model)] if (dataset, model) in paper.index else None
-        row = {"dataset": dataset, "model": model, "Retrain (min)": _fmt(retrain),
-               "sub-model (min)": _fmt(sub), "aggregator (min)": _fmt(agg), "total (min)": _fmt(tot),
-               "speed-up": f"{retrain / tot:.1f}x" if tot else "-"}
+        ratio = speedup(retrain, _device_of(retrain_rows), tot, _device_of(rec))
+        row = {"dataset": dataset, "model": model, "device": _device_of(pd.concat([retrain_rows, rec])),
+               "Retrain (min)": _fmt(retrain), "sub-model (min)": _fmt(sub), "aggregator (min)": _fmt(agg),
+               "total (min)": _fmt(tot), "speed-up": ratio}
         if p is not None:
             row.update({"paper: Retrain": _fmt(p["retrain_min"]), "paper: sub-model": _fmt(p["receraser_submodel_min"]),
                         "paper: aggregator": _fmt(p["receraser_aggregator_min"]),
@@ -78,23 +101,26 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
         rows.append(row)
         long.append({"dataset": dataset, "model": model, "retrain_min": retrain, "receraser_submodel_min": sub,
                      "receraser_aggregator_min": agg, "receraser_total_min": tot,
-                     "speedup": retrain / tot if tot else float("nan"),
+                     "speedup": retrain / tot if tot and ratio.endswith("x") else float("nan"),
+                     "device": row["device"],
                      **({f"paper_{c}": p[c] for c in paper.columns} if p is not None else {})})
     main = pd.DataFrame(rows).fillna("-")
 
     every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)]
     seq_retrain = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])
     retrain_s = seq_retrain["total_s"]
+    retrain_dev = seq_retrain["device"]
     retrain_epochs = seq_retrain["epochs"] if "epochs" in seq_retrain else pd.Series(dtype=float)
     per_method = pd.DataFrame([{
-        "dataset": r.dataset, "model": r.model, "method": r.method, "requests timed": r.steps,
+        "dataset": r.dataset, "model": r.model, "method": r.method, "device": r.device, "requests timed": r.steps,
         "sub-model (s)": _fmt(r.submodel_s), "aggregator (s)": _fmt(r.aggregator_s), "total (s)": _fmt(r.total_s),
         "aggregator share": f"{r.aggregator_s / r.total_s:.0%}" if r.total_s else "-",
         "epochs: sub-model / aggregator": f"{_fmt(getattr(r, 'submodel_epochs', None))} / "
                                           f"{_fmt(getattr(r, 'aggregator_epochs', None))}",
         "Retrain (s)": _fmt(retrain_s.get((r.dataset, r.model), float("nan"))),
         "Retrain epochs": _fmt(retrain_epochs.get((r.dataset, r.model), float("nan"))),
-        "speed-up vs Retrain": f"{retrain_s.get((r.dataset, r.model), float('nan')) / r.total_s:.1f}x",
+        "speed-up vs Retrain": speedup(retrain_s.get((r.dataset, r.model), float("nan")),
+                                       retrain_dev.get((r.dataset, r.model), "-"), r.total_s, r.device),
         "process (s)": _fmt(getattr(r, "process_s", None)), "max RSS (MB)": _fmt(getattr(r, "max_rss_mb", None)),
     } for r in every.itertuples()])
 
@@ -118,7 +144,9 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
             "Retrain without R": _fmt(recall(r.dataset, r.model, "Retrain (unlearned, batch)", None)),
         })
     notes = [f"sequential mode, K = {n_shards}: mean training-loop minutes per deletion request (validation "
-             "included, data loading excluded), one run on one machine; the paper's are on one GTX TITAN X GPU"]
+             "included, data loading excluded), one run on one machine; the paper's are on one GTX TITAN X GPU",
+             "device: where each time was measured (times.csv); a speed-up is given only between times of one kind "
+             "of device (`n/a: cpu vs cuda` otherwise)"]
     extra = ["", "## Every method (sequential, seconds per request)", "",
              per_method.to_markdown(index=False) if len(per_method) else "(none)", "",
              "process (s) and max RSS: the Snakemake benchmark of the whole timing job (all timed requests, start-up "
@@ -142,10 +170,11 @@ def speedup_claims(times_paths, n_shards: int, threshold: float = 10.0) -> list[
     lines = ["## Efficiency: RecEraser unlearns at least 10x faster than Retrain", "",
              "| dataset | model | Retrain (s) | RecEraser (s) | speed-up | claim |", "|:--|:--|--:|--:|--:|:--|"]
     for (dataset, model), g in seq.groupby(["dataset", "model"]):
-        r = g[g["method"] == "Retrain"]["total_s"].mean()
-        e = g[(g["method"] == "RecEraser") & (g["n_shards"] == n_shards)]["total_s"].mean()
-        s = r / e if e else float("nan")
-        lines.append(f"| {dataset} | {model} | {r:.3g} | {e:.3g} | {s:.1f}x | {'holds' if s >= threshold else 'fails'} |")
+        rr, ee = g[g["method"] == "Retrain"], g[(g["method"] == "RecEraser") & (g["n_shards"] == n_shards)]
+        r, e = rr["total_s"].mean(), ee["total_s"].mean()
+        ratio = speedup(r, _device_of(rr), e, _device_of(ee))
+        claim = ("holds" if r / e >= threshold else "fails") if ratio.endswith("x") else "not comparable"
+        lines.append(f"| {dataset} | {model} | {r:.3g} | {e:.3g} | {ratio} | {claim} |")
     return ["\n".join(lines)]
 
 

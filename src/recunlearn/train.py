@@ -56,6 +56,20 @@ def resolve_device(device: str = "auto", gpus: int | None = None) -> torch.devic
     return dev
 
 
+def device_info(device: str | torch.device) -> dict:
+    """What a sidecar records of the device: its name, and on CUDA the CUDA version and the GPU's name, with a
+    note that CUDA runs are not bit-reproducible (``seed_everything`` turns deterministic algorithms on for the CPU
+    only: dropout and atomic adds differ from run to run on a GPU)."""
+    device = torch.device(device)
+    info = {"device": str(device)}
+    if device.type == "cuda":
+        info.update(cuda_version=torch.version.cuda, gpu=torch.cuda.get_device_name(device),
+                    bit_reproducible=False)
+    else:
+        info["bit_reproducible"] = True
+    return info
+
+
 def setup_torch(threads: int, device: str, gpus: int | None = None) -> torch.device:
     """What every training job does first: its CPU threads, then its device (``resolve_device``)."""
     torch.set_num_threads(max(1, int(threads)))

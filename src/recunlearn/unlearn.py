@@ -108,8 +108,8 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
                                          sub_p.to(job.device), sub_q.to(job.device), reduced, valid, ctx.seed,
                                          job.device, label=f"{spec.label()} aggregator")
         agg_seconds = res.train_seconds if res else 0.0
-        times.append({**spec.identity(), "seed": ctx.seed, "step": step, "requests": len(rows),
-                      "deleted_so_far": len(deleted), "shards_retrained": len(affected),
+        times.append({**spec.identity(), "seed": ctx.seed, "device": str(job.device), "step": step,
+                      "requests": len(rows), "deleted_so_far": len(deleted), "shards_retrained": len(affected),
                       "submodel_seconds": float(np.sum(sub_seconds)),
                       "submodel_seconds_parallel": float(np.max(sub_seconds)), "submodel_epochs": int(np.sum(sub_epochs)),
                       "aggregator_seconds": agg_seconds, "aggregator_epochs": res.epochs_run if res else 0,
@@ -148,8 +148,8 @@ def unlearn_retrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
         reduced = without(train, np.array(deleted))
         res = fit(spec.model, cfg, reduced, valid, ctx.seed, job.device,
                   label=f"{spec.label()} without {len(deleted)}")
-        times.append({**spec.identity(), "seed": ctx.seed, "step": step, "requests": len(rows),
-                      "deleted_so_far": len(deleted), "retrain_seconds": res.train_seconds,
+        times.append({**spec.identity(), "seed": ctx.seed, "device": str(job.device), "step": step,
+                      "requests": len(rows), "deleted_so_far": len(deleted), "retrain_seconds": res.train_seconds,
                       "epochs_run": res.epochs_run})
     job.save(res.model.state_dict(), out["model"], out["sidecar"], job.sidecar(
         "model", unlearned_requests=len(deleted),
