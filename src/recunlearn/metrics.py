@@ -48,18 +48,19 @@ def evaluate(scorer: Scorer, heldout: Interactions, exclude: Iterable[Interactio
         batch = evaluated[lo : lo + batch_users]
         users = torch.from_numpy(batch)
         with torch.no_grad():
-            scores = scorer(users.to(device)).detach().to("cpu", torch.float32)
+            # masked and ranked where the scores are (the GPU for a CUDA model): only the top-k indices come back
+            scores = scorer(users.to(device)).detach().to(torch.float32)
         if scores.shape != (len(batch), n_items):
             raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected {(len(batch), n_items)}")
         if scores._is_view() or not scores.is_contiguous():  # never write into the scorer's own tensors
             scores = scores.clone()
         for ptr, items in ex:
             r, c = _rows(ptr, items, batch)
-            scores[r, c] = -torch.inf
+            scores[r.to(scores.device), c.to(scores.device)] = -torch.inf
         truth = torch.zeros(len(batch), n_items, dtype=torch.bool)
         r, c = _rows(h_ptr, h_items, batch)
         truth[r, c] = True
-        top = torch.topk(scores, kmax, dim=1, sorted=True).indices
+        top = torch.topk(scores, kmax, dim=1, sorted=True).indices.cpu()
         hits = torch.gather(truth, 1, top).to(torch.float64)
         nh = torch.from_numpy(n_held[batch]).to(torch.float64)
         for k in ks:

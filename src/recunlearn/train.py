@@ -123,16 +123,18 @@ def epoch_batches(model: Recommender, cfg: ModelConfig, train: Interactions, sam
 def train_epoch(model: Recommender, optimizer, batches, device) -> float:
     """One pass of the optimiser over ``batches``; the mean training loss."""
     model.train()
-    total, count = 0.0, 0
+    total, count = None, 0
     for batch in batches:
         batch = tuple(t.to(device) for t in batch)
         loss = model.calculate_loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(batch[0])
+        # summed on the device: one host sync per epoch (the .item() below), not one per batch
+        weighted = loss.detach().double() * len(batch[0])
+        total = weighted if total is None else total + weighted
         count += len(batch[0])
-    return total / max(count, 1)
+    return float(total.item()) / count if count else 0.0
 
 
 def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interactions, valid: Interactions,
