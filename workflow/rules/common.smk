@@ -25,7 +25,7 @@ os.environ.update(
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import METHODS, combinations, partition_options
-from recunlearn.registry import wildcard_constraints
+from recunlearn.registry import AGGREGATORS, wildcard_constraints
 from recunlearn.tuning import tuning_plan
 
 try:
@@ -38,6 +38,16 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 # GPUs a training job asks for (the `gpu` resource a cluster profile turns into a request); 0 on CPU
 TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
+
+
+def aggregator_gpus(wildcards):
+    """GPUs of an aggregator job: none for one that trains nothing (MeanAgg), which then runs on the CPU."""
+    return TRAINING_GPUS if AGGREGATORS[wildcards.aggregator].trained else 0
+
+
+def aggregator_training(wildcards):
+    """``training`` of an aggregator job, with the GPUs it was given (``aggregator_gpus``)."""
+    return {**config["training"], "gpus": aggregator_gpus(wildcards)}
 K = config["sharding"]["n_shards"]
 # Seeds of the quality experiments (Table 6.3, Figs. 6.2 and 6.3, the scorecard): each runs once per seed on the
 # one split of split.seed. Unlearning (Table 6.4, Fig. 6.4, the audit) runs on the first seed only.

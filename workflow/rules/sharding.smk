@@ -106,7 +106,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             "../../envs/recunlearn.yaml"
         threads: config["training"]["threads"]
         resources:
-            gpu=TRAINING_GPUS,
+            gpu=aggregator_gpus,
         params:
             hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
             tuned_hyper=lambda wildcards: tuned_file(
@@ -119,7 +119,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
                     wildcards.model, wildcards.aggregator, wildcards.seed, wildcards.k
                 )
             },
-            training=lookup(within=config, dpath="training"),
+            training=aggregator_training,
             evaluation=lookup(within=config, dpath="evaluation"),
         script:
             "../scripts/aggregate.py"
