@@ -48,6 +48,8 @@ def aggregator_gpus(wildcards):
 def aggregator_training(wildcards):
     """``training`` of an aggregator job, with the GPUs it was given (``aggregator_gpus``)."""
     return {**config["training"], "gpus": aggregator_gpus(wildcards)}
+
+
 K = config["sharding"]["n_shards"]
 # Seeds of the quality experiments (Table 6.3, Figs. 6.2 and 6.3, the scorecard): each runs once per seed on the
 # one split of split.seed. Unlearning (Table 6.4, Fig. 6.4, the audit) runs on the first seed only.
