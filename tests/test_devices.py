@@ -81,3 +81,21 @@ def test_a_cpu_tensor_left_behind_is_caught():
     model.calculate_loss = lambda batch: real(batch) + (model.embeddings()[0][:, 0] * stray).sum()
     with pytest.raises((RuntimeError, NotImplementedError)):
         one_step(model, cfg, train)
+
+
+def test_gpu_smoke_runs_here_and_says_when_it_skips_cuda(capsys):
+    """benchmarks/gpu_smoke.py, the first script a GPU user runs, runs on a CPU-only machine too (CI runs it here):
+    every model and aggregator and an unlearning step, with a one-line notice that the CUDA part is skipped."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("gpu_smoke", ROOT / "benchmarks" / "gpu_smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    assert smoke.main(["--users", "120", "--items", "90", "--epochs", "2", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    for name in ("BPR", "WMF", "LightGCN"):
+        assert f"{name} + att (after one unlearning step)" in out and f"{name} + static over" in out
+    if not torch.cuda.is_available():
+        assert "the CUDA part is skipped" in out and out.strip().endswith("(CPU only)")

@@ -244,7 +244,7 @@ def test_device_resolution_on_machines_with_and_without_usable_gpus(monkeypatch)
     asked for where there is none, and a job given a GPU torch cannot use are one-line errors."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    assert resolve_device("auto").type == "cuda" and resolve_device("auto", gpus=0).type == "cpu"
+    assert resolve_device("auto") == torch.device("cuda") and resolve_device("auto", gpus=0).type == "cpu"
     assert resolve_device("cuda:0") == torch.device("cuda:0") and resolve_device("cpu").type == "cpu"
     with pytest.raises(RuntimeError, match=r"device 'cuda:1': only 1 CUDA device\(s\) visible .*SLURM"):
         resolve_device("cuda:1")
@@ -270,3 +270,14 @@ def test_sidecars_record_the_device_and_on_cuda_its_version_and_gpu(monkeypatch)
     monkeypatch.setattr(torch.version, "cuda", "12.4")
     assert device_info("cuda:0") == {"device": "cuda:0", "cuda_version": "12.4", "gpu": "A100-SXM4-40GB",
                                      "bit_reproducible": False}
+
+
+def test_auto_spreads_local_jobs_over_several_gpus(monkeypatch):
+    """With several visible GPUs, `auto` takes the one with the most free memory (a busy cuda:0 is passed over)."""
+    free = {0: 1 << 30, 1: 8 << 30, 2: 8 << 30}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: (free[i], 16 << 30))
+    assert resolve_device("auto") == torch.device("cuda:1")  # the first of the freest
+    free[2] = 12 << 30
+    assert resolve_device("auto") == torch.device("cuda:2")

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str = "auto", gpus: int | None = None) -> torch.device:
-    """The job's device. ``auto``: the CPU when ``training.gpus`` is 0, else CUDA when torch can use it, else the CPU;
+    """The job's device. ``auto``: the CPU when ``training.gpus`` is 0, else CUDA when torch can use it (with several
+    visible GPUs, the one with the most free memory, so that concurrent local jobs spread), else the CPU;
     ``cpu``, ``cuda`` and ``cuda:N`` as given. A one-line RuntimeError, instead of a failure deep in the first job
     or a silent CPU run, for: CUDA asked for but not usable; ``cuda:N`` beyond the visible devices (under SLURM a job
     sees only its own GPUs, numbered from 0); ``auto`` in a job that was given GPUs (``CUDA_VISIBLE_DEVICES``) that
@@ -37,6 +38,10 @@ def resolve_device(device: str = "auto", gpus: int | None = None) -> torch.devic
         if gpus == 0:
             return torch.device("cpu")
         if torch.cuda.is_available():
+            n = torch.cuda.device_count()
+            if n > 1:  # local jobs run side by side: each takes the GPU with the most free memory, not all cuda:0
+                free = [torch.cuda.mem_get_info(i)[0] for i in range(n)]
+                return torch.device(f"cuda:{max(range(n), key=lambda i: (free[i], -i))}")
             return torch.device("cuda")
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
         if gpus and visible not in ("", "-1", "NoDevFiles"):
