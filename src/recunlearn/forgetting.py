@@ -1,0 +1,195 @@
+"""Forgetting measured by a membership-inference attack (docs/forgetting.md), beside the audit's lineage proof.
+
+Members are the deleted training interactions; non-members are held-out test interactions, drawn for each member
+from the same user's test interactions where the user has any (else from the whole test set), so that both sides
+come from the same users and only "was it trained on" differs. The attacker sees what the served model exposes: a
+pair's score and its rank among the user's items outside the served training set (the training set minus the
+deletions, the same exclusion for every model, so the original model is not told what was deleted).
+
+- ``auc``: the threshold attack, Mann-Whitney's AUC of a feature (ties count one half), with a seeded bootstrap
+  95% interval (``bootstrap_auc``).
+- ``LearnedAttack``: a logistic regression on (score, rank percentile, log item popularity, log user activity),
+  trained on shadow data that holds no member: other training interactions against validation interactions, scored
+  by the original model; then applied to the served model's features of the members and non-members.
+
+Controls: the original model (trained before the deletions) must score above 0.5, or the check has no power on the
+data; Retrain (exact) should not. torch and numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import Interactions
+
+FEATURES = ("score", "rank_percentile", "log_item_popularity", "log_user_activity")
+
+
+@dataclass
+class Pairs:
+    """(user, item) pairs with a membership label (1: a deleted training interaction, 0: a test interaction)."""
+
+    user: np.ndarray
+    item: np.ndarray
+    member: np.ndarray
+
+
+def members_and_nonmembers(deleted: Interactions, test: Interactions, seed: int) -> Pairs:
+    """Every deleted interaction as a member, and one non-member per member: a test interaction of the same user,
+    drawn uniformly with a seeded generator (without replacement while the user's test interactions last), or, for a
+    user with none, one drawn from the whole test set."""
+    rng = np.random.default_rng(seed)
+    indptr, items = test.csr()
+    users = np.asarray(deleted.user)
+    non_u, non_i = np.empty(len(users), dtype=np.int64), np.empty(len(users), dtype=np.int64)
+    order = np.argsort(users, kind="stable")
+    start = 0
+    while start < len(order):  # one block per user: draw that many of the user's test items
+        u = users[order[start]]
+        end = start
+        while end < len(order) and users[order[end]] == u:
+            end += 1
+        own = items[indptr[u] : indptr[u + 1]]
+        n = end - start
+        if len(own):
+            pick = np.concatenate([rng.permutation(own)[: min(n, len(own))],
+                                   rng.choice(own, size=max(n - len(own), 0))])
+            non_u[order[start:end]], non_i[order[start:end]] = u, pick
+        else:
+            j = rng.integers(len(test.user), size=n)
+            non_u[order[start:end]], non_i[order[start:end]] = test.user[j], test.item[j]
+        start = end
+    return Pairs(np.concatenate([users, non_u]), np.concatenate([np.asarray(deleted.item), non_i]),
+                 np.concatenate([np.ones(len(users), dtype=np.int8), np.zeros(len(users), dtype=np.int8)]))
+
+
+def features(scorer, pairs_user: np.ndarray, pairs_item: np.ndarray, served_train: Interactions,
+             popularity: np.ndarray, activity: np.ndarray, batch_users: int = 1024, device="cpu") -> np.ndarray:
+    """[n, 4] attack features of the pairs: the score, the rank percentile among the user's items outside
+    ``served_train`` (0: ranked first), log(1 + item popularity), log(1 + user activity); ``scorer`` maps user ids
+    to scores of every item (``metrics.embedding_scorer``)."""
+    out = np.empty((len(pairs_user), len(FEATURES)), dtype=np.float64)
+    indptr, items = served_train.csr()
+    order = np.argsort(pairs_user, kind="stable")
+    uniq, first = np.unique(pairs_user[order], return_index=True)
+    bounds = np.append(first, len(order))
+    for lo in range(0, len(uniq), batch_users):
+        block = uniq[lo : lo + batch_users]
+        with torch.no_grad():
+            scores = scorer(torch.from_numpy(block).to(device)).detach().to("cpu", torch.float64)
+        masked = scores.clone()
+        for r, u in enumerate(block):
+            masked[r, torch.from_numpy(items[indptr[u] : indptr[u + 1]])] = -torch.inf
+        n_candidates = torch.isfinite(masked).sum(1).clamp(min=1)
+        for r in range(len(block)):
+            sel = order[bounds[lo + r] : bounds[lo + r + 1]]
+            its = torch.from_numpy(pairs_item[sel])
+            s = scores[r, its]
+            above = (masked[r][None, :] > s[:, None]).sum(1)  # items outside the training set ranked above
+            out[sel, 0] = s.numpy()
+            out[sel, 1] = (above.double() / n_candidates[r]).numpy()
+    out[:, 2] = np.log1p(popularity[pairs_item])
+    out[:, 3] = np.log1p(activity[pairs_user])
+    return out
+
+
+def auc(values: np.ndarray, member: np.ndarray) -> float:
+    """P(value of a member > value of a non-member), ties one half (the Mann-Whitney AUC)."""
+    values, member = np.asarray(values, dtype=np.float64), np.asarray(member).astype(bool)
+    n1, n0 = int(member.sum()), int((~member).sum())
+    if n1 == 0 or n0 == 0:
+        raise ValueError("AUC needs members and non-members")
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    sorted_v = values[order]
+    # average ranks over ties
+    uniq, start, counts = np.unique(sorted_v, return_index=True, return_counts=True)
+    avg = start + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[member].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+def bootstrap_auc(values: np.ndarray, member: np.ndarray, seed: int, n_boot: int = 1000) -> tuple[float, float, float]:
+    """The AUC and its bootstrap 95% interval: members and non-members resampled apart, with replacement."""
+    rng = np.random.default_rng(seed)
+    values, member = np.asarray(values, dtype=np.float64), np.asarray(member).astype(bool)
+    pos, neg = values[member], values[~member]
+    boots = np.empty(n_boot)
+    for b in range(n_boot):
+        v = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        boots[b] = auc(v, np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)])
+    lo, hi = np.quantile(boots, [0.025, 0.975])
+    return auc(values, member), float(lo), float(hi)
+
+
+class LearnedAttack:
+    """Logistic regression on the attack features, standardised on its shadow training data; fitted full batch by
+    L-BFGS from zero (deterministic), with an L2 penalty ``l2``."""
+
+    def __init__(self, l2: float = 1e-3):
+        self.l2 = l2
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LearnedAttack:
+        self.mean, self.std = x.mean(0), x.std(0) + 1e-12
+        xt = torch.from_numpy((x - self.mean) / self.std)
+        yt = torch.from_numpy(np.asarray(y, dtype=np.float64))
+        w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            logits = xt @ w[:-1] + w[-1]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt) + self.l2 * (w[:-1] ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.w = w.detach()
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        xt = torch.from_numpy((x - self.mean) / self.std)
+        return torch.sigmoid(xt @ self.w[:-1] + self.w[-1]).numpy()
+
+
+def shadow_pairs(train_kept: Interactions, valid: Interactions, n: int, seed: int) -> Pairs:
+    """Shadow data for the learned attack, with no member in it: ``n`` training interactions that were *not*
+    deleted (``train_kept``) as shadow members, and ``n`` validation interactions as shadow non-members."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(len(train_kept.user), size=min(n, len(train_kept.user)), replace=False)
+    b = rng.choice(len(valid.user), size=min(n, len(valid.user)), replace=False)
+    return Pairs(np.concatenate([train_kept.user[a], valid.user[b]]), np.concatenate([train_kept.item[a],
+                                                                                   valid.item[b]]),
+                 np.concatenate([np.ones(len(a), np.int8), np.zeros(len(b), np.int8)]))
+
+
+def check(scorers: dict, train: Interactions, deleted_rows: np.ndarray, valid: Interactions, test: Interactions,
+          seed: int, original: str = "original", n_shadow: int = 20000, n_boot: int = 1000) -> list[dict]:
+    """The attack against every served model of ``scorers`` ({method: scorer}; ``original`` names the model
+    trained before the deletions, whose scores also train the learned attack). One row per method: the threshold
+    attack's AUC on the score and on the rank (with bootstrap intervals), and the learned attack's AUC."""
+    from .unlearn import without
+
+    deleted_rows = np.asarray(deleted_rows, dtype=np.int64)
+    deleted = Interactions(train.user[deleted_rows], train.item[deleted_rows], train.n_users, train.n_items)
+    kept = without(train, deleted_rows)
+    pairs = members_and_nonmembers(deleted, test, seed)
+    popularity = np.bincount(kept.item, minlength=train.n_items).astype(np.float64)
+    activity = np.bincount(kept.user, minlength=train.n_users).astype(np.float64)
+    shadow = shadow_pairs(kept, valid, n_shadow, seed + 1)
+    attack = LearnedAttack().fit(features(scorers[original], shadow.user, shadow.item, kept, popularity, activity),
+                                 shadow.member)
+    rows = []
+    for method, scorer in scorers.items():
+        x = features(scorer, pairs.user, pairs.item, kept, popularity, activity)
+        score_auc = bootstrap_auc(x[:, 0], pairs.member, seed, n_boot)
+        rank_auc = bootstrap_auc(-x[:, 1], pairs.member, seed, n_boot)  # a better rank: a smaller percentile
+        learned = bootstrap_auc(attack.predict(x), pairs.member, seed, n_boot)
+        rows.append({"method": method, "members": int(pairs.member.sum()),
+                     **{f"{name}_{part}": value for name, values in (("score_auc", score_auc), ("rank_auc", rank_auc),
+                                                                     ("learned_auc", learned))
+                        for part, value in zip(("mean", "low", "high"), values)}})
+    return rows
