@@ -231,3 +231,23 @@ def test_figures_and_scorecard_compare_a_stand_in_dataset_with_the_papers(tmp_pa
     assert "ml-1m-receraser" in deviation and f"{theirs:.4f}" in deviation
     scorecard(metrics, PAPER_6_3, tmp_path / "bare.md", 10)
     assert "no cell can be compared" in (tmp_path / "bare.md").read_text()
+
+
+def test_table_notes_say_what_was_tuned_and_how_sub_models_were_scored(tmp_path):
+    from recunlearn.tables import tuning_notes
+
+    base = {"dataset": "ml-1m", "model": "BPR", "seed": 2022, "space": {"lr": {}}, "trials": [{}, {}],
+            "best_value": 0.12, "first_value": 0.10}
+    files = []
+    for name, extra in (("r", {"target": "retrain"}),
+                        ("s", {"target": "submodel", "partition": "inbp", "shards": [0, 1]}),
+                        ("m", {"target": "submodel", "partition": "random", "shards": list(range(10)),
+                               "submodel_objective": "mean"}),
+                        ("c", {"target": "retrain", "tuned_by": "elsewhere"})):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps({**base, **extra}))
+    (note,) = tuning_notes(files)
+    assert note.startswith("ml-1m BPR: settings tuned on the validation split (seed 2022")
+    assert "Retrain 2 trials (lr): 0.1200 vs 0.1000 for the config's own" in note
+    assert "inbp sub-models (on shards 0, 1)" in note and "random sub-models (scored by MeanAgg over all its shards)" in note
+    assert note.count("Retrain") == 1  # a record of another run's choice is not a tuning

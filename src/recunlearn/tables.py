@@ -173,8 +173,9 @@ def tuning_notes(tuning_files) -> list[str]:
             a = json.load(fh)
         if a.get("tuned_by") or not a.get("trials"):
             continue  # a record of another run's choice, or nothing tuned
-        what = {"retrain": "Retrain", "submodel": f"{a['partition']} sub-models (on shards "
-                f"{', '.join(str(s) for s in a.get('shards', []))})",
+        scored = ("scored by MeanAgg over all its shards" if a.get("submodel_objective") == "mean" else
+                  f"on shards {', '.join(str(s) for s in a.get('shards', []))}")
+        what = {"retrain": "Retrain", "submodel": f"{a['partition']} sub-models ({scored})",
                 "aggregator": f"{a['partition']}+{a['aggregator']}"}[a["target"]]
         first = a.get("first_value")
         gain = "" if first is None else f" vs {first:.4f} for the config's own"
