@@ -236,7 +236,8 @@ def test_figures_and_scorecard_compare_a_stand_in_dataset_with_the_papers(tmp_pa
 def test_table_notes_say_what_was_tuned_and_how_sub_models_were_scored(tmp_path):
     from recunlearn.tables import tuning_notes
 
-    base = {"dataset": "ml-1m", "model": "BPR", "seed": 2022, "space": {"lr": {}}, "trials": [{}, {}],
+    base = {"dataset": "ml-1m", "model": "BPR", "partition": None, "aggregator": None, "seed": 2022,
+            "space": {"lr": {}}, "trials": [{}, {}],
             "best_value": 0.12, "first_value": 0.10}
     files = []
     for name, extra in (("r", {"target": "retrain"}),
