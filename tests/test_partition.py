@@ -45,7 +45,11 @@ def test_disjoint_cover_within_cap_and_seeded(name):
     shard, stats = partition(name, train, k, seed=1, user_emb=ue, item_emb=ie)
     assert shard.shape == (len(train),) and shard.min() >= 0 and shard.max() < k  # each interaction in one shard
     assert sum(stats["interactions"]) == len(train)
-    if name in ("ubp", "bekm"):
+    if name == "ot":  # UltraRE's: users whole, in groups whose sizes differ by at most one
+        owner = {u: set(shard[train.user == u]) for u in np.unique(train.user)}
+        assert all(len(s) == 1 for s in owner.values())
+        assert max(stats["users"]) - min(stats["users"]) <= 1 and stats["group_sizes"] == stats["users"]
+    elif name in ("ubp", "bekm"):
         owner = {u: set(shard[train.user == u]) for u in np.unique(train.user)}
         assert all(len(s) == 1 for s in owner.values())  # a user's interactions stay together
         assert max(stats["users"]) <= stats["cap"]
@@ -59,7 +63,7 @@ def test_disjoint_cover_within_cap_and_seeded(name):
     assert np.array_equal(shard, again)
 
 
-@pytest.mark.parametrize("name", ["ubp", "inbp", "bekm"])
+@pytest.mark.parametrize("name", ["ubp", "inbp", "bekm", "ot"])
 def test_planted_clusters_are_recovered(name):
     train, ue, ie, uc, _ = planted()
     shard, stats = partition(name, train, 4, seed=3, user_emb=ue, item_emb=ie)
@@ -94,3 +98,21 @@ def test_each_partition_declares_the_options_it_takes(name):
     assert len(shard) == len(train)
     with pytest.raises(ValueError, match="unknown partition 'kmeans'"):
         partition_options("kmeans", sharding)
+
+
+@pytest.mark.parametrize("n,k", [(6, 2), (7, 3), (8, 4)])
+def test_ot_assignment_equals_brute_force(n, k):
+    """The transport assignment of n units to K groups of sizes differing by at most one has the least total cost
+    of every such assignment (enumerated), and is one."""
+    import itertools
+
+    from recunlearn.partition import ot_assignment
+
+    rng = np.random.default_rng(n * 10 + k)
+    cost = rng.random((n, k))
+    sizes = np.full(k, n // k) + (np.arange(k) < n % k)
+    group = ot_assignment(cost, sizes)
+    assert np.array_equal(np.bincount(group, minlength=k), sizes)
+    best = min(cost[np.arange(n), list(g)].sum() for g in itertools.product(range(k), repeat=n)
+               if np.array_equal(np.bincount(g, minlength=k), sizes))
+    assert cost[np.arange(n), group].sum() == pytest.approx(best)

@@ -181,6 +181,45 @@ def bekm(train: Interactions, k: int, seed: int, user_emb: np.ndarray, rounds: i
     return shard, {**info, "unit": "user"}
 
 
+def ot_assignment(cost: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The assignment of n units to K groups of exactly ``sizes`` units (sum n) of least total ``cost`` [n, K]: the
+    optimal transport plan of POT's exact network-simplex solver (``ot.emd``) from n unit masses to K masses
+    ``sizes``; with integer masses its optimal vertex is a 0/1 plan, so each unit goes to one group whole."""
+    import ot
+
+    plan = ot.emd(np.ones(len(cost)), sizes.astype(np.float64), np.ascontiguousarray(cost, dtype=np.float64))
+    group = plan.argmax(1)
+    if not np.allclose(plan.max(1), 1.0):  # a fractional plan (should not happen at a vertex): refuse, not round
+        raise RuntimeError("optimal transport returned a fractional assignment")
+    return group
+
+
+def ot_partition(train: Interactions, k: int, seed: int, user_emb: np.ndarray, rounds: int = 20, **_):
+    """UltraRE's partition (NeurIPS 2023): users in K exactly balanced groups (sizes differ by at most one) by
+    optimal transport between the pretrained user embeddings and K centroids, iterated as k-means is: assign by
+    transport on squared distances, move each centroid to its group's mean, until no user moves or ``rounds``.
+    Centroids start at K random users. A shard holds all training interactions of its users."""
+    rng = np.random.default_rng(seed)
+    users = np.unique(train.user)
+    emb = user_emb[users].astype(np.float64)
+    n = len(users)
+    sizes = np.full(k, n // k) + (np.arange(k) < n % k)
+    centroids = emb[rng.choice(n, size=k, replace=False)]
+    group, converged, r = None, False, 0
+    for r in range(1, rounds + 1):
+        cost = ((emb[:, None, :] - centroids[None, :, :]) ** 2).sum(-1)
+        new = ot_assignment(cost, sizes)
+        converged = group is not None and np.array_equal(new, group)
+        group = new
+        centroids = np.stack([emb[group == g].mean(0) for g in range(k)])
+        if converged:
+            break
+    lookup = np.full(len(user_emb), -1, dtype=np.int64)
+    lookup[users] = group
+    return lookup[train.user], {"rounds": r, "converged": converged, "unit": "user",
+                                "group_sizes": np.bincount(group, minlength=k).tolist()}
+
+
 def inbp(train: Interactions, k: int, seed: int, user_emb: np.ndarray, item_emb: np.ndarray, slack: float = 1.2,
          rounds: int = 50, scalar_bug: bool = False, **_):
     """Interaction-based balanced partition (RecEraser): anchors are K random training interactions (p, q);

@@ -152,6 +152,7 @@ register_partition("inbp", "recunlearn.partition:inbp", paper_name="InBP", unit=
                    options={"slack": "slack", "rounds": "rounds", "scalar_bug": "scalar_centroid_bug"})
 register_partition("bekm", "recunlearn.partition:bekm", paper_name="BEKM", unit="users",
                    options={"rounds": "bekm_rounds"})
+register_partition("ot", "recunlearn.partition:ot_partition", paper_name="OT", unit="users")  # UltraRE's
 
 register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg", trained=False)
 register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg",
