@@ -268,8 +268,8 @@ def test_trial_epochs_are_capped(tmp_path, splits):
     # a chosen training length is what its trial trained: never above the budget's cap
     b = tune_retrain(tmp_path, splits, "b", max_epochs=2,
                      search_space={"retrain": {"BPR": {"keep": {"choices": ["best", "last"]},
-                                                       "max_epochs": {"choices": [4, 6]}}}})
-    assert b["chosen"]["max_epochs"] == 2 and {t["values"]["max_epochs"] for t in b["trials"]} <= {4, 6}
+                                                       "max_epochs": {"choices": [4, 6, 200]}}}})
+    assert b["chosen"]["max_epochs"] == 2 and {t["values"]["max_epochs"] for t in b["trials"]} <= {4, 6, 200}
 
 
 @pytest.mark.slow
@@ -310,3 +310,12 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
     # a second run finds nothing to do: no tuning job runs again
     again = run_snakemake(workdir, "--configfile", str(conf), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_the_configs_own_value_must_be_among_the_choices():
+    """The first trial is the config's own settings: a choice list without them is a one-line config error, not an
+    Optuna failure inside the tuning job."""
+    with pytest.raises(ConfigError, match=r"tuning.search_space.submodel.BPR.max_epochs': the config's own "
+                                          r"max_epochs \(200 on synthetic\).*not among the choices \[25, 50\]"):
+        config(search_space={"submodel": {"BPR": {"max_epochs": {"choices": [25, 50]}}}})
+    config(search_space={"submodel": {"BPR": {"max_epochs": {"choices": [25, 200]}}}})

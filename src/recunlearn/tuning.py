@@ -183,9 +183,21 @@ def check_tuning(config: dict, schema: dict) -> None:
                 raise SpaceError(f"'tuning.search_space.{target}.{name}': unknown "
                                  f"{'aggregator' if target == 'aggregator' else 'model'} (expected one of: "
                                  f"{', '.join(known)})")
+    from .config import hyperparameters, submodel_hyperparameters
+
     for model in MODELS:
         for target in ("retrain", "submodel"):
-            space_fields_checked(config, target, model, schema=schema)
+            space = space_fields_checked(config, target, model, schema=schema)
+            if not config.get("tuning", {}).get("enabled") or model not in config.get("models", MODELS):
+                continue
+            settings = hyperparameters if target == "retrain" else submodel_hyperparameters
+            for dataset in config.get("datasets", []):
+                own = complete(model, settings(config, dataset, model))
+                for key, spec in space.items():  # the first trial is the config's own: it must lie in the space
+                    if "choices" in spec and own[key] not in spec["choices"]:
+                        raise SpaceError(f"'tuning.search_space.{target}.{model}.{key}': the config's own {key} "
+                                         f"({own[key]!r} on {dataset}), which the first trial tries, is not among "
+                                         f"the choices {spec['choices']}")
     for aggregator, entry in AGGREGATORS.items():
         if entry.trained:
             space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
