@@ -39,7 +39,7 @@ def main() -> None:
     from recunlearn.train import epoch_batches, make_optimizer, seed_everything, train_epoch
 
     torch.set_num_threads(args.threads)
-    train = ml1m_like()
+    train, _ = ml1m_like()
     k, d = 10, 64
     g = torch.Generator().manual_seed(0)
     sub_p = torch.randn(k, train.n_users, d, generator=g) * 0.1
