@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
     paths = write_synthetic_splits(tmp_path_factory.mktemp("f"), 120, 150, 30)
     train, valid, test = (load_interactions(paths[s]) for s in ("train", "valid", "test"))
     rows = np.random.default_rng(3).choice(len(train.user), 300, replace=False)
-    cfg = model_config("BPR", {"dim": 16, "max_epochs": 60, "patience": 60, "lr": 0.1, "reg_weight": 0.0,
+    cfg = model_config("BPR", {"dim": 16, "max_epochs": 30, "patience": 30, "lr": 0.2, "reg_weight": 0.0,
                                "keep": "last"})
     original = fit("BPR", cfg, train, valid, 0, "cpu").model
     retrain = fit("BPR", cfg, without(train, rows), valid, 0, "cpu").model
