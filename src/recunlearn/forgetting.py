@@ -71,26 +71,25 @@ def features(scorer, pairs_user: np.ndarray, pairs_item: np.ndarray, served_trai
     """[n, 4] attack features of the pairs: the score, the rank percentile among the user's items outside
     ``served_train`` (0: ranked first), log(1 + item popularity), log(1 + user activity); ``scorer`` maps user ids
     to scores of every item (``metrics.embedding_scorer``)."""
+    from .metrics import _rows
+
     out = np.empty((len(pairs_user), len(FEATURES)), dtype=np.float64)
     indptr, items = served_train.csr()
-    order = np.argsort(pairs_user, kind="stable")
-    uniq, first = np.unique(pairs_user[order], return_index=True)
-    bounds = np.append(first, len(order))
+    uniq, row_of = np.unique(pairs_user, return_inverse=True)
     for lo in range(0, len(uniq), batch_users):
         block = uniq[lo : lo + batch_users]
         with torch.no_grad():
             scores = scorer(torch.from_numpy(block).to(device)).detach().to("cpu", torch.float64)
         masked = scores.clone()
-        for r, u in enumerate(block):
-            masked[r, torch.from_numpy(items[indptr[u] : indptr[u + 1]])] = -torch.inf
+        r, c = _rows(indptr, items, block)  # the users' served training items, as evaluate masks them
+        masked[r, c] = -torch.inf
         n_candidates = torch.isfinite(masked).sum(1).clamp(min=1)
-        for r in range(len(block)):
-            sel = order[bounds[lo + r] : bounds[lo + r + 1]]
-            its = torch.from_numpy(pairs_item[sel])
-            s = scores[r, its]
-            above = (masked[r][None, :] > s[:, None]).sum(1)  # items outside the training set ranked above
-            out[sel, 0] = s.numpy()
-            out[sel, 1] = (above.double() / n_candidates[r]).numpy()
+        sel = np.flatnonzero((row_of >= lo) & (row_of < lo + len(block)))
+        rows = torch.from_numpy(row_of[sel] - lo)
+        s = scores[rows, torch.from_numpy(pairs_item[sel])]
+        above = (masked[rows] > s[:, None]).sum(1)  # items outside the training set ranked above the pair
+        out[sel, 0] = s.numpy()
+        out[sel, 1] = (above.double() / n_candidates[rows]).numpy()
     out[:, 2] = np.log1p(popularity[pairs_item])
     out[:, 3] = np.log1p(activity[pairs_user])
     return out

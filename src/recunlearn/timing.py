@@ -34,7 +34,7 @@ def read_times(paths) -> pd.DataFrame:
         row = {c: t[c].iloc[0] for c in IDENTITY}
         row["steps"] = len(t)
         # the device the times came from (times.csv written before devices were recorded: "unrecorded")
-        row["device"] = ", ".join(sorted(set(t["device"].astype(str)))) if "device" in t.columns else "unrecorded"
+        row["device"] = _device_of(t) if "device" in t.columns else "unrecorded"
         if row["method"] == "Retrain":
             row.update(n_shards=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
         else:
