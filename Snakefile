@@ -17,6 +17,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/sharding.smk"
 include: "workflow/rules/tuning.smk"
 include: "workflow/rules/unlearning.smk"
+include: "workflow/rules/forgetting.smk"
 include: "workflow/rules/results.smk"
 
 

@@ -99,3 +99,5 @@ def test_rank_percentile_counts_the_items_outside_the_training_set_above_a_pair(
                  np.ones(5), np.ones(1))
     # candidates: items 2, 3, 4 (items 0 and 1 are training items); above item 1 (score 1): 2 and 3
     assert x[:, 0].tolist() == [1.0, 3.0, 0.0] and x[:, 1].tolist() == [2 / 3, 0.0, 2 / 3]
+    # the score standardised over the candidates' scores (3, 2, 0: mean 5/3, population std sqrt(14/9))
+    assert np.allclose(x[:, 4], (np.array([1.0, 3.0, 0.0]) - 5 / 3) / np.sqrt(14 / 9))

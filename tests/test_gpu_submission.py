@@ -13,7 +13,8 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-TRAINING = {"retrain", "pretrain", "train_shard", "aggregate", "unlearn", "unlearn_retrain"}
+TRAINING = {"retrain", "pretrain", "train_shard", "aggregate", "unlearn", "unlearn_retrain", "forget_unlearn", "forget_retrain",
+            "finetune"}
 
 
 class Resources(dict):

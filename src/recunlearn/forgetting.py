@@ -8,8 +8,9 @@ deletions, the same exclusion for every model, so the original model is not told
 
 - ``auc``: the threshold attack, Mann-Whitney's AUC of a feature (ties count one half), with a seeded bootstrap
   95% interval (``bootstrap_auc``).
-- ``LearnedAttack``: a logistic regression on (score, rank percentile, log item popularity, log user activity),
-  trained on shadow data that holds no member: other training interactions against validation interactions, scored
+- ``LearnedAttack``: a logistic regression on (the score standardised over the user's candidate items, rank percentile,
+  log item popularity, log user activity): scale-free, since a served model's scores are on another scale than the
+  original's. It is trained on shadow data that holds no member: other training interactions against validation interactions, scored
   by the original model; then applied to the served model's features of the members and non-members.
 
 Controls: the original model (trained before the deletions) must score above 0.5, or the check has no power on the
@@ -25,7 +26,13 @@ import torch
 
 from .data import Interactions
 
-FEATURES = ("score", "rank_percentile", "log_item_popularity", "log_user_activity")
+FEATURES = ("score", "rank_percentile", "log_item_popularity", "log_user_activity", "score_z")
+# what the learned attack reads: the scale-free features (a served model's scores are on another scale than the
+# original's, on which the attack is trained: the score standardised over the user's candidate items instead)
+LEARNED = (4, 1, 2, 3)
+# the fewest deletions a served model of Table 6.4's requests must have made to get a row of the forgetting table:
+# the AUC of fewer members has an interval too wide to say anything (the check's own members are many more)
+MIN_MEMBERS = 20
 
 
 @dataclass
@@ -68,8 +75,9 @@ def members_and_nonmembers(deleted: Interactions, test: Interactions, seed: int)
 
 def features(scorer, pairs_user: np.ndarray, pairs_item: np.ndarray, served_train: Interactions,
              popularity: np.ndarray, activity: np.ndarray, batch_users: int = 1024, device="cpu") -> np.ndarray:
-    """[n, 4] attack features of the pairs: the score, the rank percentile among the user's items outside
-    ``served_train`` (0: ranked first), log(1 + item popularity), log(1 + user activity); ``scorer`` maps user ids
+    """[n, 5] attack features of the pairs: the score, the rank percentile among the user's items outside
+    ``served_train`` (0: ranked first), log(1 + item popularity), log(1 + user activity), and the score
+    standardised by the mean and standard deviation of the user's scores of those items; ``scorer`` maps user ids
     to scores of every item (``metrics.embedding_scorer``)."""
     from .metrics import _rows
 
@@ -83,13 +91,18 @@ def features(scorer, pairs_user: np.ndarray, pairs_item: np.ndarray, served_trai
         masked = scores.clone()
         r, c = _rows(indptr, items, block)  # the users' served training items, as evaluate masks them
         masked[r, c] = -torch.inf
-        n_candidates = torch.isfinite(masked).sum(1).clamp(min=1)
+        finite = torch.isfinite(masked)
+        n_candidates = finite.sum(1).clamp(min=1)
+        kept = torch.where(finite, scores, torch.zeros_like(scores))
+        mean = kept.sum(1) / n_candidates
+        std = (((kept - mean[:, None]) * finite).pow(2).sum(1) / n_candidates).sqrt().clamp(min=1e-12)
         sel = np.flatnonzero((row_of >= lo) & (row_of < lo + len(block)))
         rows = torch.from_numpy(row_of[sel] - lo)
         s = scores[rows, torch.from_numpy(pairs_item[sel])]
         above = (masked[rows] > s[:, None]).sum(1)  # items outside the training set ranked above the pair
         out[sel, 0] = s.numpy()
         out[sel, 1] = (above.double() / n_candidates[rows]).numpy()
+        out[sel, 4] = ((s - mean[rows]) / std[rows]).numpy()
     out[:, 2] = np.log1p(popularity[pairs_item])
     out[:, 3] = np.log1p(activity[pairs_user])
     return out
@@ -179,16 +192,107 @@ def check(scorers: dict, train: Interactions, deleted_rows: np.ndarray, valid: I
     popularity = np.bincount(kept.item, minlength=train.n_items).astype(np.float64)
     activity = np.bincount(kept.user, minlength=train.n_users).astype(np.float64)
     shadow = shadow_pairs(kept, valid, n_shadow, seed + 1)
-    attack = LearnedAttack().fit(features(scorers[original], shadow.user, shadow.item, kept, popularity, activity),
-                                 shadow.member)
+    learned = list(LEARNED)
+    attack = LearnedAttack().fit(features(scorers[original], shadow.user, shadow.item, kept, popularity,
+                                          activity)[:, learned], shadow.member)
     rows = []
     for method, scorer in scorers.items():
         x = features(scorer, pairs.user, pairs.item, kept, popularity, activity)
         score_auc = bootstrap_auc(x[:, 0], pairs.member, seed, n_boot)
         rank_auc = bootstrap_auc(-x[:, 1], pairs.member, seed, n_boot)  # a better rank: a smaller percentile
-        learned = bootstrap_auc(attack.predict(x), pairs.member, seed, n_boot)
+        learned_auc = bootstrap_auc(attack.predict(x[:, learned]), pairs.member, seed, n_boot)
         rows.append({"method": method, "members": int(pairs.member.sum()),
                      **{f"{name}_{part}": value for name, values in (("score_auc", score_auc), ("rank_auc", rank_auc),
-                                                                     ("learned_auc", learned))
+                                                                     ("learned_auc", learned_auc))
                         for part, value in zip(("mean", "low", "high"), values)}})
     return rows
+
+
+# ---------------------------------------------------------------------------- served models, one job per method
+def model_scorer(model_name: str, model_path, sidecar_path, train: Interactions, device="cpu"):
+    """The scorer of a served base model (Retrain, fine-tune, the original) rebuilt from its files over ``train``."""
+    from .metrics import embedding_scorer
+    from .unlearn import load_model
+
+    model, _ = load_model(model_name, model_path, sidecar_path, train)
+    with torch.no_grad():
+        p, q = model.to(device).embeddings()
+    return embedding_scorer(p, q)
+
+
+def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
+    """The scorer of a served sharded model, rebuilt from what its manifest (``served.json``) lists: the sub-models'
+    embeddings and the aggregator's parameters and config, over the training set minus its deleted rows. Also the
+    deleted rows."""
+    from .aggregate import AggregatorConfig, build
+    from .artefacts import load_state, read_sidecar
+    from .metrics import embedding_scorer
+    from .models import model_config
+    from .sharded import load_submodels
+    from .unlearn import without
+
+    served = read_sidecar(manifest_path)
+    deleted = np.asarray(served["deleted_rows"], dtype=np.int64)
+    subs = sorted((a for a in served["artefacts"] if a["kind"] == "sub-model"), key=lambda a: a["shard"])
+    agg_meta = read_sidecar(next(a for a in served["artefacts"] if a["kind"] == "aggregator")["sidecar"])
+    sub_p, sub_q = load_submodels([a["embeddings"] for a in subs])
+    base = model_config(served["model"], read_sidecar(subs[0]["sidecar"])["config"])
+    agg = build(served["aggregator"], sub_p.to(device), sub_q.to(device), AggregatorConfig(**agg_meta["config"]),
+                without(train, deleted), base.loss, **base.loss_options())
+    agg.load_state_dict(load_state(agg_meta["artefact"]))
+    with torch.no_grad():
+        p, q = agg.to(device).eval().embeddings()
+    return embedding_scorer(p, q), deleted
+
+
+def _seconds(times_csv) -> float:
+    """The unlearning time of a run's ``times.csv`` (every step; ``nan`` without one)."""
+    import pandas as pd
+
+    if not times_csv:
+        return float("nan")
+    t = pd.read_csv(times_csv)
+    column = "total_seconds" if "total_seconds" in t else "retrain_seconds"
+    return float(t[column].sum())
+
+
+def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict, out_csv) -> dict:
+    """One row of the forgetting table: the attack against the served model ``served`` ({kind: original, model or
+    sharded; method; mode; request_set; its files; times}) on the deletion set ``data['requests']`` (a sharded
+    model's own manifest says which rows it deleted), with the learned attack trained on the ``original`` model's
+    shadow data; its lineage verdict (``unlearn.audit_served`` / ``model_verdict``), its unlearning time and its
+    test Recall@20 (``options``: seed, n_shadow, n_boot)."""
+    import pandas as pd
+
+    from .data import write_atomic
+    from .metrics import evaluate
+    from .run import Job
+    from .unlearn import audit_served, model_verdict, without
+
+    job = Job(spec, ctx, data)
+    train, valid, test = job.split("train"), job.split("valid"), job.split("test")
+    deleted = pd.read_csv(data["requests"])["row"].to_numpy(np.int64)
+    reduced = without(train, deleted)
+    scorers = {"original": model_scorer(spec.model, original["model"], original["sidecar"], train, job.device)}
+    if served["kind"] == "sharded":
+        scorer, deleted = sharded_scorer(served["manifest"], train, job.device)
+        reduced = without(train, deleted)
+        report, problems = audit_served(served["manifest"], train)
+        exact, why = not problems, (problems[0] if problems else "every served artefact trained without the deleted "
+                                    "interactions (the audit's lineage checks)")
+    elif served["kind"] == "model":
+        scorer = model_scorer(spec.model, served["model"], served["sidecar"], reduced, job.device)
+        exact, why = model_verdict(served["sidecar"], train, deleted)
+    else:  # the original model itself: the positive control
+        scorer, reduced = scorers["original"], train
+        exact, why = model_verdict(original["sidecar"], train, deleted)
+    scorers[served["method"]] = scorer
+    rows = check(scorers, train, deleted, valid, test, int(options["seed"]), n_shadow=int(options["n_shadow"]),
+                 n_boot=int(options["n_boot"]))
+    row = next(r for r in rows if r["method"] == served["method"])
+    recall = evaluate(scorer, test, [reduced, valid], [20], ctx.batch_users, job.device)[("Recall", 20)]
+    row = {"dataset": spec.dataset, "model": spec.model, "seed": ctx.seed, "request_set": served["request_set"],
+           **row, "mode": served.get("mode") or "-", "exact": bool(exact), "lineage": why,
+           "seconds": _seconds(served.get("times")), "recall20_test": float(recall)}
+    write_atomic(out_csv, pd.DataFrame([row]).to_csv(index=False, float_format="%.6f"))
+    return row

@@ -40,6 +40,22 @@ def sample_requests(train_path, out_csv, n_requests: int, seed: int) -> pd.DataF
     return df
 
 
+def n_members(members: float, n_train: int) -> int:
+    """The forgetting check's number of members: a fraction of the ``n_train`` training interactions (``members``
+    below 1) or a count (1 or more), at least one."""
+    n = int(round(members * n_train)) if members < 1 else int(members)
+    if not 1 <= n <= n_train:
+        raise ValueError(f"forgetting.members = {members}: expected a fraction in (0, 1) or a count from 1 to the "
+                         f"{n_train} training interactions")
+    return n
+
+
+def sample_members(train_path, out_csv, members: float, seed: int) -> pd.DataFrame:
+    """The forgetting check's deletion set (``forgetting.members`` of the training interactions, drawn with a
+    seed), in the requests' format so every unlearning job reads it as it reads the timed requests."""
+    return sample_requests(train_path, out_csv, n_members(members, len(load_interactions(train_path))), seed)
+
+
 def without(x: Interactions, rows: np.ndarray) -> Interactions:
     """``x`` minus the interactions at ``rows`` (row indices into ``x``)."""
     keep = np.ones(len(x), dtype=bool)
@@ -160,6 +176,62 @@ def unlearn_retrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
     return pd.DataFrame(times)
 
 
+# ---------------------------------------------------------------------------- fine-tune (inexact)
+def load_model(model_name: str, model_path, sidecar_path, train: Interactions):
+    """A trained base model rebuilt from its ``model.pt`` and sidecar (its recorded config) over ``train`` (the
+    graph LightGCN propagates on; the parameters come from the file)."""
+    import torch
+
+    from .artefacts import load_state
+    from .models import model_class
+
+    meta = read_sidecar(sidecar_path)
+    cfg = model_config(model_name, meta["config"])
+    model = model_class(model_name)(train.n_users, train.n_items, cfg, train)
+    model.load_state_dict(load_state(model_path))
+    return model.eval(), cfg
+
+
+def unlearn_finetune(spec: RunSpec, ctx: JobContext, data: dict, original: dict, epochs: int, out: dict) -> dict:
+    """The fast, inexact shortcut: start from the original model (``original``: its ``model`` and ``sidecar``,
+    trained on the whole training set) and train ``epochs`` more epochs (no early stopping, the last parameters
+    kept) on the training set minus the requests (``data['requests']``), at the original's settings. Its sidecar
+    records ``exact: false`` and what it was initialised from: the audit (``lineage_verdict``) marks it not exact,
+    since it inherits parameters that saw the deleted interactions."""
+    from dataclasses import replace
+
+    from .metrics import embedding_scorer, evaluate_splits
+    from .results import write_rows
+
+    job = Job(spec, ctx, data)
+    train, valid = job.split("train"), job.split("valid")
+    rows = pd.read_csv(data["requests"])["row"].to_numpy()
+    reduced = without(train, rows)
+    start, cfg = load_model(spec.model, original["model"], original["sidecar"], reduced)
+    cfg = replace(cfg, max_epochs=int(epochs), keep="last")
+    res = fit(lambda: start, cfg, reduced, valid, ctx.seed, job.device,
+              label=f"{spec.label()} fine-tune {epochs} epoch(s) without {len(rows)}")
+    origin = read_sidecar(original["sidecar"])
+    job.save(res.model.state_dict(), out["model"], out["sidecar"], job.sidecar(
+        "model", method="fine-tune", exact=False, unlearned_requests=len(rows),
+        trained_on=trained_on(reduced, f"{data['train']} minus {len(rows)} deleted"),
+        initialised_from={"sidecar": str(original["sidecar"]), "artefact_sha256": file_sha256(original["model"]),
+                          "trained_on_sha256": origin["trained_on"]["sha256"]},
+        config=asdict(cfg), epochs_run=res.epochs_run, train_seconds=res.train_seconds))
+    import torch
+
+    with torch.no_grad():
+        p, q = res.model.embeddings()
+    write_rows(out["metrics"], [evaluate_splits(embedding_scorer(p, q), reduced, valid, job.split("test"),
+                                                ctx.cutoffs, ctx.batch_users, job.device, dataset=spec.dataset,
+                                                model=spec.model, method="fine-tune (unlearned, batch)")])
+    times = pd.DataFrame([{**spec.identity(), "method": "fine-tune", "seed": ctx.seed, "device": str(job.device),
+                           "step": 0, "requests": len(rows), "deleted_so_far": len(rows),
+                           "total_seconds": res.train_seconds, "epochs_run": res.epochs_run}])
+    write_atomic(out["times"], times.to_csv(index=False))
+    return {"seconds": res.train_seconds, "epochs": res.epochs_run}
+
+
 # ---------------------------------------------------------------------------- audit
 def _file_problems(path, want: str | None, sidecar_path, what: str) -> list[str]:
     """Why the file ``path`` a served model loads is not the one its sidecar recorded (empty when it is)."""
@@ -179,6 +251,93 @@ def _same(a, b) -> bool:
     return a is not None and b is not None and Path(a) == Path(b)
 
 
+def audit_served(path, train: Interactions, deleted_keys: set | None = None) -> tuple[dict, list[str]]:
+    """The lineage checks of one served sharded model (its manifest ``path``): its report and its failures (empty
+    when every artefact it loads is the one recorded and none was trained on a deleted interaction)."""
+    failures = []
+    served = read_sidecar(path)
+    if file_sha256(served["assignment"]) != served["assignment_sha256"]:
+        failures.append(f"{path}: the partition file changed since unlearning")
+    assign = _assignment(served["assignment"])
+    gone = np.array(served["deleted_rows"], dtype=np.int64)
+    gone_keys = set((train.user[gone] * train.n_items + train.item[gone]).tolist())
+    reduced = without(train, gone)
+    reduced_assign = np.delete(assign, gone)
+    checks = []
+    for art in served["artefacts"]:
+        meta = read_sidecar(art["sidecar"])
+        claimed = meta["trained_on"]["sha256"]
+        if art["kind"] == "sub-model":
+            s = art["shard"]
+            original = shard_interactions(train, None, s, assign=assign)
+            cleaned = shard_interactions(reduced, None, s, assign=reduced_assign)
+            held = set((original.user * train.n_items + original.item).tolist()) & gone_keys
+            if claimed == cleaned.sha256():
+                ok, why = True, "trained on its shard minus every deleted interaction"
+                if not held:
+                    why = "untouched shard: never held a deleted interaction"
+            elif claimed == original.sha256() and held:
+                ok, why = False, f"trained on its shard while it still held {len(held)} deleted interaction(s)"
+            else:
+                ok, why = False, "its recorded training set matches neither the cleaned nor the original shard"
+            embeddings = meta.get("embeddings", {})
+            files = []
+            for served_file, recorded, want, what in (
+                (art.get("model"), meta.get("artefact"), meta.get("artefact_sha256"), "sub-model"),
+                (art.get("embeddings"), embeddings.get("path"), embeddings.get("sha256"), "sub-model embeddings"),
+            ):
+                if not _same(served_file, recorded):
+                    files.append(f"{path}: serves {served_file} as the {what} of shard {s}, but its sidecar "
+                                 f"{art['sidecar']} describes {recorded}")
+                else:
+                    files += _file_problems(served_file, want, art["sidecar"], what)
+            checks.append({"artefact": art["sidecar"], "kind": "sub-model", "shard": s, "ok": ok and not files,
+                           "why": "; ".join(files + [why]), "files_verified": not files,
+                           "held_deleted_before": len(held), "retrained": art.get("retrained", False)})
+        else:
+            ok = claimed == reduced.sha256()
+            subs_ok = all(sm["trained_on_sha256"] == read_sidecar(sm["sidecar"])["trained_on"]["sha256"]
+                          for sm in meta.get("submodels", []))
+            files = _file_problems(meta.get("artefact"), meta.get("artefact_sha256"), art["sidecar"], "aggregator")
+            for sm in meta.get("submodels", []):
+                recorded = read_sidecar(sm["sidecar"]).get("embeddings", {}).get("sha256")
+                if sm.get("embeddings_sha256") != recorded:
+                    files.append(f"{art['sidecar']}: the aggregator was trained over other embeddings than those "
+                                 f"recorded in {sm['sidecar']}")
+            why = ("trained on the training set minus every deleted interaction, over the served sub-models"
+                   if ok and subs_ok else "trained on data holding deleted interactions or on other sub-models")
+            checks.append({"artefact": art["sidecar"], "kind": "aggregator", "ok": ok and subs_ok and not files,
+                           "why": "; ".join(files + [why]), "files_verified": not files})
+    for c in checks:
+        if not c["ok"]:
+            failures.append(f"{c['artefact']}: {c['why']}")
+    return {"served": str(path), "method": served["method"], "mode": served["mode"], "deleted": len(gone),
+            "all_deleted_are_requests": gone_keys <= deleted_keys if deleted_keys is not None else None,
+            "checks": checks}, failures
+
+
+def model_verdict(sidecar_path, train: Interactions, deleted_rows) -> tuple[bool, str]:
+    """Whether a served base model (Retrain, fine-tune, the original) is exact for the deletion of ``deleted_rows``
+    by its lineage: trained from scratch on the training set minus them, and initialised from nothing that saw
+    them; with the reason."""
+    meta = read_sidecar(sidecar_path)
+    rows = np.asarray(deleted_rows, dtype=np.int64)
+    reduced = without(train, rows)
+    claimed = meta["trained_on"]["sha256"]
+    problems = _file_problems(meta.get("artefact"), meta.get("artefact_sha256"), sidecar_path, "model")
+    if problems:
+        return False, problems[0]
+    if claimed == train.sha256():
+        return False, f"trained on the whole training set, its {len(rows)} deleted interactions included"
+    if claimed != reduced.sha256():
+        return False, "its recorded training set is not the training set minus the deleted interactions"
+    init = meta.get("initialised_from")
+    if init and init.get("trained_on_sha256") != reduced.sha256():
+        return False, (f"trained without them, but initialised from {init['sidecar']}, which was trained on data "
+                       f"holding them: it inherits parameters that saw the deleted interactions")
+    return True, "trained from scratch on the training set minus every deleted interaction"
+
+
 def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
     """Prove, from the sidecars' sha256 lineage, that no artefact a served (unlearned) model depends on was trained
     on data holding a deleted interaction, and that every untouched shard never held one; and that every file the
@@ -189,65 +348,9 @@ def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
     deleted_keys = set((req["user"].astype(np.int64) * train.n_items + req["item"]).tolist())
     reports, failures = [], []
     for path in served_paths:
-        served = read_sidecar(path)
-        if file_sha256(served["assignment"]) != served["assignment_sha256"]:
-            failures.append(f"{path}: the partition file changed since unlearning")
-        assign = _assignment(served["assignment"])
-        gone = np.array(served["deleted_rows"], dtype=np.int64)
-        gone_keys = set((train.user[gone] * train.n_items + train.item[gone]).tolist())
-        reduced = without(train, gone)
-        reduced_assign = np.delete(assign, gone)
-        checks = []
-        for art in served["artefacts"]:
-            meta = read_sidecar(art["sidecar"])
-            claimed = meta["trained_on"]["sha256"]
-            if art["kind"] == "sub-model":
-                s = art["shard"]
-                original = shard_interactions(train, None, s, assign=assign)
-                cleaned = shard_interactions(reduced, None, s, assign=reduced_assign)
-                held = set((original.user * train.n_items + original.item).tolist()) & gone_keys
-                if claimed == cleaned.sha256():
-                    ok, why = True, "trained on its shard minus every deleted interaction"
-                    if not held:
-                        why = "untouched shard: never held a deleted interaction"
-                elif claimed == original.sha256() and held:
-                    ok, why = False, f"trained on its shard while it still held {len(held)} deleted interaction(s)"
-                else:
-                    ok, why = False, "its recorded training set matches neither the cleaned nor the original shard"
-                embeddings = meta.get("embeddings", {})
-                files = []
-                for served_file, recorded, want, what in (
-                    (art.get("model"), meta.get("artefact"), meta.get("artefact_sha256"), "sub-model"),
-                    (art.get("embeddings"), embeddings.get("path"), embeddings.get("sha256"), "sub-model embeddings"),
-                ):
-                    if not _same(served_file, recorded):
-                        files.append(f"{path}: serves {served_file} as the {what} of shard {s}, but its sidecar "
-                                     f"{art['sidecar']} describes {recorded}")
-                    else:
-                        files += _file_problems(served_file, want, art["sidecar"], what)
-                checks.append({"artefact": art["sidecar"], "kind": "sub-model", "shard": s, "ok": ok and not files,
-                               "why": "; ".join(files + [why]), "files_verified": not files,
-                               "held_deleted_before": len(held), "retrained": art.get("retrained", False)})
-            else:
-                ok = claimed == reduced.sha256()
-                subs_ok = all(sm["trained_on_sha256"] == read_sidecar(sm["sidecar"])["trained_on"]["sha256"]
-                              for sm in meta.get("submodels", []))
-                files = _file_problems(meta.get("artefact"), meta.get("artefact_sha256"), art["sidecar"], "aggregator")
-                for sm in meta.get("submodels", []):
-                    recorded = read_sidecar(sm["sidecar"]).get("embeddings", {}).get("sha256")
-                    if sm.get("embeddings_sha256") != recorded:
-                        files.append(f"{art['sidecar']}: the aggregator was trained over other embeddings than those "
-                                     f"recorded in {sm['sidecar']}")
-                why = ("trained on the training set minus every deleted interaction, over the served sub-models"
-                       if ok and subs_ok else "trained on data holding deleted interactions or on other sub-models")
-                checks.append({"artefact": art["sidecar"], "kind": "aggregator", "ok": ok and subs_ok and not files,
-                               "why": "; ".join(files + [why]), "files_verified": not files})
-        for c in checks:
-            if not c["ok"]:
-                failures.append(f"{c['artefact']}: {c['why']}")
-        reports.append({"served": str(path), "method": served["method"], "mode": served["mode"],
-                        "deleted": len(gone), "all_deleted_are_requests": gone_keys <= deleted_keys,
-                        "checks": checks})
+        report, problems = audit_served(path, train, deleted_keys)
+        reports.append(report)
+        failures += problems
     result = {
         "passed": not failures,
         "failures": failures,

@@ -73,6 +73,8 @@ wildcard_constraints:
     k=r"\d+",
     shard=r"\d+",
     mode="sequential|batch",
+    request_set="members|requests",
+    served=r"original|fine-tune|[A-Za-z]+\.(sequential|batch)",
     seed=r"\d+",
 
 
@@ -90,6 +92,11 @@ AGGREGATE = f"{SHARDED}/{{aggregator}}"
 UNLEARN = f"{AGGREGATE}/unlearn_{{mode}}"
 UNLEARN_RETRAIN = f"{RETRAIN}/unlearn_{{mode}}"
 AUDIT = "results/{dataset}/{model}/seed{seed}/unlearning"
+# the forgetting check (docs/forgetting.md): its members' batch unlearning, the fine-tune shortcut, one row a method
+FORGET = f"{AGGREGATE}/forget_{{mode}}"
+FORGET_RETRAIN = f"{RETRAIN}/forget_{{mode}}"
+FINETUNE = f"{RETRAIN}/finetune"
+FORGETTING = "results/{dataset}/{model}/seed{seed}/forgetting/{request_set}/{served}.csv"
 MOSTPOP = "results/{dataset}/mostpop"
 TUNE = "results/{dataset}/{model}/seed{seed}/tuning"
 
@@ -359,6 +366,76 @@ def figure_inputs(wildcards):
     return list(figure_runs(wildcards))
 
 
+# ---------------------------------------------------------------------------- the forgetting check
+FORGETTING_ON = config["forgetting"]["enabled"]
+
+
+def forgetting_served(dataset, model, seed=UNLEARN_SEED):
+    """{request_set: [served]}: the served models the check attacks. On its members (unlearned at once): the
+    original model, Retrain, each unlearning method and fine-tune; on Table 6.4's requests, the served model of every
+    method and mode that deleted at least MIN_MEMBERS of them (and Retrain in batch mode)."""
+    from recunlearn.forgetting import MIN_MEMBERS
+
+    names = [name for name, _, _ in UNLEARN_METHODS]
+    served = {"members": ["original", "Retrain.batch", *[f"{n}.batch" for n in names], "fine-tune"]}
+    u = config["unlearning"]
+    deleted = {"sequential": min(u["n_timed"], u["n_requests"]), "batch": u["n_requests"]}
+    modes = [mode for mode in MODES if deleted[mode] >= MIN_MEMBERS]
+    if modes:
+        served["requests"] = [
+            "original",
+            *(["Retrain.batch"] if "batch" in modes else []),
+            *[f"{n}.{mode}" for n in names for mode in modes],
+        ]
+    return served
+
+
+def forgetting_rows():
+    """Every row file of the forgetting table (first seed, K = n_shards); none when the check is off."""
+    if not FORGETTING_ON:
+        return []
+    return [
+        FORGETTING.format(dataset=d, model=m, seed=UNLEARN_SEED, request_set=r, served=s)
+        for d in DATASETS
+        for m in MODELS
+        for r, names in forgetting_served(d, m).items()
+        for s in names
+    ]
+
+
+def forgetting_inputs(wildcards):
+    """The files one forgetting row reads: the splits, its deletion set, the original model and the served one."""
+    w = dict(dataset=wildcards.dataset, model=wildcards.model, seed=wildcards.seed)
+    members = wildcards.request_set == "members"
+    requests = rules.forgetting_members.output[0] if members else rules.deletion_requests.output[0]
+    files = {
+        **{split: rules.preprocess.output[split].format(**w) for split in ("train", "valid", "test")},
+        "requests": requests.format(**w),
+        "original_model": at(RETRAIN, "model.pt", **w),
+        "original_sidecar": at(RETRAIN, "model.json", **w),
+    }
+    name = wildcards.served
+    if name == "original":
+        return files
+    method, mode = name.split(".") if "." in name else (name, "batch")
+    if method in METHODS:  # a sharded method: its manifest lists what it serves
+        partition, aggregator = METHODS[method]
+        ids = dict(partition=partition, aggregator=aggregator, k=K, mode=mode, **w)
+        base = FORGET if members else UNLEARN
+        return {**files, "manifest": at(base, "served.json", **ids), "times": at(base, "times.csv", **ids)}
+    base = FINETUNE if method == "fine-tune" else (FORGET_RETRAIN if members else UNLEARN_RETRAIN)
+    names = {"model": "model.pt", "sidecar": "model.json", "times": "times.csv"}
+    return {**files, **{key: at(base, f, mode=mode, **w) for key, f in names.items()}}
+
+
+def forgetting_served_params(wildcards):
+    """What ``forgetting.run_check`` is told of the served model of a row (its files are the rule's inputs)."""
+    name = wildcards.served
+    method, mode = name.split(".") if "." in name else (name, "batch" if name == "fine-tune" else None)
+    kind = "original" if name == "original" else ("sharded" if method in METHODS else "model")
+    return {"kind": kind, "method": method, "mode": mode, "request_set": wildcards.request_set}
+
+
 def all_targets():
     return [
         "results/metrics.csv",
@@ -370,6 +447,14 @@ def all_targets():
         *multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
         *multiext("results/figures/fig_6_4", ".png", ".pdf"),
         *[at(AUDIT, "audit.json", dataset=d, model=m, seed=UNLEARN_SEED) for d in DATASETS for m in MODELS],
+        *(
+            [
+                *multiext("results/tables/forgetting", ".md", ".tex", ".csv"),
+                *multiext("results/figures/forgetting", ".png", ".pdf"),
+            ]
+            if FORGETTING_ON
+            else []
+        ),
     ]
 
 

@@ -17,20 +17,26 @@ rule deletion_requests:
 
 # ---------------------------------------------------------------------------- unlearn (sharded methods)
 # Sequential (paper) or batch unlearning: retrain the affected shards and the aggregator; timed; audited.
+# what a sharded unlearning job reads besides its deletion set (the forgetting check's jobs read the same)
+SHARDED_UNLEARN_INPUTS = dict(
+    train=rules.preprocess.output.train,
+    valid=rules.preprocess.output.valid,
+    test=rules.preprocess.output.test,
+    assignment=rules.partition.output.assignment,
+    embeddings=shard_outputs("embeddings"),
+    sidecars=shard_outputs("sidecar"),
+    models=shard_outputs("model"),
+    tuned_hyper=lambda wildcards: listed(
+        tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
+    ),
+    tuned_aggregation=lambda wildcards: [f"{AGGREGATE}/tuning.json".format(**wildcards)] if TUNING else [],
+)
+
+
 rule unlearn:
     input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
-        test=rules.preprocess.output.test,
-        assignment=rules.partition.output.assignment,
-        embeddings=shard_outputs("embeddings"),
-        sidecars=shard_outputs("sidecar"),
-        models=shard_outputs("model"),
+        **SHARDED_UNLEARN_INPUTS,
         requests=rules.deletion_requests.output[0],
-        tuned_hyper=lambda wildcards: listed(
-            tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
-        ),
-        tuned_aggregation=lambda wildcards: [f"{AGGREGATE}/tuning.json".format(**wildcards)] if TUNING else [],
     output:
         artefacts=directory(f"{UNLEARN}/artefacts"),
         times=f"{UNLEARN}/times.csv",
@@ -63,13 +69,18 @@ rule unlearn:
 
 # ---------------------------------------------------------------------------- unlearn (Retrain)
 # The baseline: train from scratch without the request(s); timed.
+RETRAIN_UNLEARN_INPUTS = dict(
+    train=rules.preprocess.output.train,
+    valid=rules.preprocess.output.valid,
+    test=rules.preprocess.output.test,
+    tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, wildcards.model)),
+)
+
+
 rule unlearn_retrain:
     input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
-        test=rules.preprocess.output.test,
+        **RETRAIN_UNLEARN_INPUTS,
         requests=rules.deletion_requests.output[0],
-        tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, wildcards.model)),
     output:
         model=f"{UNLEARN_RETRAIN}/model.pt",
         sidecar=f"{UNLEARN_RETRAIN}/model.json",

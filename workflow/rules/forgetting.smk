@@ -1,0 +1,131 @@
+# ---------------------------------------------------------------------------- the forgetting check
+# A membership-inference attack on every served model (docs/forgetting.md), on the first seed and K = n_shards:
+# its own members (forgetting.members of the training interactions) unlearned at once by every method and by
+# Retrain, the inexact fine-tune shortcut, and Table 6.4's served models; the original model and Retrain are the
+# positive and negative controls.
+rule forgetting_members:
+    input:
+        train=rules.preprocess.output.train,
+    output:
+        "results/{dataset}/forgetting/members.csv",
+    log:
+        "results/{dataset}/forgetting/members.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    params:
+        forgetting=lookup(within=config, dpath="forgetting"),
+    script:
+        "../scripts/forgetting_members.py"
+
+
+# The sharded methods and Retrain unlearn the members in batch mode: the same jobs as Table 6.4's, another set.
+use rule unlearn as forget_unlearn with:
+    input:
+        **SHARDED_UNLEARN_INPUTS,
+        requests=rules.forgetting_members.output[0],
+    output:
+        artefacts=directory(f"{FORGET}/artefacts"),
+        times=f"{FORGET}/times.csv",
+        metrics=f"{FORGET}/metrics.csv",
+        served=f"{FORGET}/served.json",
+    log:
+        f"{FORGET}/unlearn.log",
+    benchmark:
+        f"{FORGET}/benchmark.tsv"
+
+
+use rule unlearn_retrain as forget_retrain with:
+    input:
+        **RETRAIN_UNLEARN_INPUTS,
+        requests=rules.forgetting_members.output[0],
+    output:
+        model=f"{FORGET_RETRAIN}/model.pt",
+        sidecar=f"{FORGET_RETRAIN}/model.json",
+        times=f"{FORGET_RETRAIN}/times.csv",
+        metrics=f"{FORGET_RETRAIN}/metrics.csv",
+    log:
+        f"{FORGET_RETRAIN}/unlearn.log",
+    benchmark:
+        f"{FORGET_RETRAIN}/benchmark.tsv"
+
+
+# The shortcut it must catch: the original model trained a few more epochs without the members (not exact).
+rule finetune:
+    input:
+        train=rules.preprocess.output.train,
+        valid=rules.preprocess.output.valid,
+        test=rules.preprocess.output.test,
+        requests=rules.forgetting_members.output[0],
+        original_model=rules.retrain.output.model,
+        original_sidecar=rules.retrain.output.sidecar,
+    output:
+        model=f"{FINETUNE}/model.pt",
+        sidecar=f"{FINETUNE}/model.json",
+        times=f"{FINETUNE}/times.csv",
+        metrics=f"{FINETUNE}/metrics.csv",
+    log:
+        f"{FINETUNE}/finetune.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        gpu=TRAINING_GPUS,
+    params:
+        epochs=lookup(within=config, dpath="forgetting/finetune_epochs"),
+        training=lookup(within=config, dpath="training"),
+        evaluation=lookup(within=config, dpath="evaluation"),
+    script:
+        "../scripts/finetune.py"
+
+
+# One row per served model: the attack's AUCs with their intervals, the lineage verdict, time and quality.
+rule forgetting_check:
+    input:
+        unpack(forgetting_inputs),
+    output:
+        FORGETTING,
+    log:
+        FORGETTING.replace(".csv", ".log"),
+    conda:
+        "../../envs/recunlearn.yaml"
+    threads: config["training"]["threads"]
+    params:
+        served=forgetting_served_params,
+        forgetting=lookup(within=config, dpath="forgetting"),
+        training={**config["training"], "gpus": 0},  # scoring a served model: the CPU
+        evaluation=lookup(within=config, dpath="evaluation"),
+    script:
+        "../scripts/forgetting_check.py"
+
+
+rule forgetting_table:
+    input:
+        forgetting_rows(),
+    output:
+        md="results/tables/forgetting.md",
+        tex="results/tables/forgetting.tex",
+        csv="results/tables/forgetting.csv",
+    log:
+        "results/tables/forgetting.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    script:
+        "../scripts/forgetting_table.py"
+
+
+rule forgetting_figure:
+    input:
+        rules.forgetting_table.output.csv,
+    output:
+        png=report(
+            "results/figures/forgetting.png",
+            caption="../report/forgetting.rst",
+            category="Forgetting",
+        ),
+        pdf="results/figures/forgetting.pdf",
+    log:
+        "results/figures/forgetting.log",
+    conda:
+        "../../envs/recunlearn.yaml"
+    script:
+        "../scripts/forgetting_figure.py"
