@@ -18,6 +18,7 @@ include: "workflow/rules/sharding.smk"
 include: "workflow/rules/tuning.smk"
 include: "workflow/rules/unlearning.smk"
 include: "workflow/rules/forgetting.smk"
+include: "workflow/rules/user_unlearning.smk"
 include: "workflow/rules/results.smk"
 
 

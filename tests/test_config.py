@@ -45,6 +45,12 @@ def test_defaults_are_filled_in():
          "config key 'registry.x.sources.0.md5': 'abc' does not match"),
         (lambda c: c["registry"].update(x={"format": "csv"}) or c.update(datasets=["x"]),
          "config key 'registry.x.sources': format 'csv' needs at least one source"),
+        (lambda c: c.update(user_unlearning={"users": 1.5}),
+         "config key 'user_unlearning.users': 1.5 (expected a share in (0, 1) or a whole count of at least 1 users)"),
+        (lambda c: c.update(user_unlearning={"selections": ["middle"]}),
+         "config key 'user_unlearning.selections.0': 'middle' is not one of ['random', 'core', 'edge']"),
+        (lambda c: c.update(forgetting={"members": 0}),
+         "config key 'forgetting.members': 0 is less than or equal to the minimum of 0"),
     ],
 )
 def test_errors_name_the_key(mutate, message):

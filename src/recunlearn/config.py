@@ -232,6 +232,12 @@ def _check_semantics(config: dict) -> None:
                 f"config key 'unlearning.{key}': {unlearning[key]} exceeds unlearning.n_requests = "
                 f"{unlearning['n_requests']} (the timed requests are the first of the R drawn; expected at most R)"
             )
+    for key, value, what in (("user_unlearning.users", config.get("user_unlearning", {}).get("users"), "users"),
+                             ("forgetting.members", config.get("forgetting", {}).get("members"),
+                              "training interactions")):
+        if value is not None and not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
+            raise ConfigError(f"config key '{key}': {value} (expected a share in (0, 1) or a whole count of at least "
+                              f"1 {what})")
     seeds = config["training"]["seeds"]
     for key in ("training.seed", "sharding.seed"):
         block, name = key.split(".")

@@ -149,3 +149,31 @@ def forgetting_figure(forgetting_csv, stem) -> None:
                  "open: the learned attack; red: the original model, green: Retrain)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, stem)
+
+
+def user_unlearning_figure(user_csv, stem) -> None:
+    """Utility against time per method after user-level deletion: test NDCG@20 of the remaining users against
+    seconds per request (log scale), one panel per dataset and model, one marker per selection."""
+    rows = pd.read_csv(user_csv)
+    panels = list(rows.groupby(["dataset", "model"], sort=False))
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(max(5.5, 4.4 * len(panels)), 3.8), squeeze=False)
+    markers = {"random": "o", "core": "^", "edge": "v"}
+    colors = plt.get_cmap("tab10")
+    methods = list(dict.fromkeys(rows["method"]))
+    for ax, ((dataset, model), g) in zip(axes[0], panels):
+        for _, r in g.iterrows():
+            ax.scatter(max(r["seconds_per_request"], 1e-3), r["ndcg20"], marker=markers.get(r["selection"], "s"),
+                       color=colors(methods.index(r["method"])), s=36,
+                       facecolors="none" if r["mode"] == "sequential" else None)
+        ax.set_xscale("log")
+        ax.set_xlabel("seconds per request (log)")
+        ax.set_ylabel("test NDCG@20, remaining users")
+        ax.set_title(f"{dataset} / {model}", fontsize=10)
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], color=colors(i), marker="o", ls="", label=m) for i, m in enumerate(methods)]
+    handles += [plt.Line2D([], [], color="grey", marker=mk, ls="", label=s) for s, mk in markers.items()
+                if s in set(rows["selection"])]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle("User-level deletion: utility against unlearning time (filled: batch, open: sequential)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_figure(fig, stem)

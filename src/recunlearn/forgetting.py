@@ -220,29 +220,38 @@ def model_scorer(model_name: str, model_path, sidecar_path, train: Interactions,
     return embedding_scorer(p, q)
 
 
-def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
-    """The scorer of a served sharded model, rebuilt from what its manifest (``served.json``) lists: the sub-models'
-    embeddings and the aggregator's parameters and config, over the training set minus its deleted rows. Also the
-    deleted rows."""
+def aggregator_scorer(aggregator_sidecar, model_name: str, aggregator: str, train: Interactions, device="cpu"):
+    """The scorer of a sharded model rebuilt from its aggregator's sidecar: the sub-models' embeddings it lists
+    (each sub-model sidecar names its embeddings file), the aggregator's parameters and config, over ``train`` (the
+    training set it was trained on)."""
     from .aggregate import AggregatorConfig, build
     from .artefacts import load_state, read_sidecar
     from .metrics import embedding_scorer
     from .models import model_config
     from .sharded import load_submodels
+
+    meta = read_sidecar(aggregator_sidecar)
+    subs = [read_sidecar(sm["sidecar"]) for sm in meta["submodels"]]
+    sub_p, sub_q = load_submodels([sm["embeddings"]["path"] for sm in subs])
+    base = model_config(model_name, subs[0]["config"])
+    agg = build(aggregator, sub_p.to(device), sub_q.to(device), AggregatorConfig(**meta["config"]), train, base.loss,
+                **base.loss_options())
+    agg.load_state_dict(load_state(meta["artefact"]))
+    with torch.no_grad():
+        p, q = agg.to(device).eval().embeddings()
+    return embedding_scorer(p, q)
+
+
+def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
+    """The scorer of a served sharded model, rebuilt from what its manifest (``served.json``) lists: its aggregator
+    over its sub-models, on the training set minus its deleted rows. Also the deleted rows."""
+    from .artefacts import read_sidecar
     from .unlearn import without
 
     served = read_sidecar(manifest_path)
     deleted = np.asarray(served["deleted_rows"], dtype=np.int64)
-    subs = sorted((a for a in served["artefacts"] if a["kind"] == "sub-model"), key=lambda a: a["shard"])
-    agg_meta = read_sidecar(next(a for a in served["artefacts"] if a["kind"] == "aggregator")["sidecar"])
-    sub_p, sub_q = load_submodels([a["embeddings"] for a in subs])
-    base = model_config(served["model"], read_sidecar(subs[0]["sidecar"])["config"])
-    agg = build(served["aggregator"], sub_p.to(device), sub_q.to(device), AggregatorConfig(**agg_meta["config"]),
-                without(train, deleted), base.loss, **base.loss_options())
-    agg.load_state_dict(load_state(agg_meta["artefact"]))
-    with torch.no_grad():
-        p, q = agg.to(device).eval().embeddings()
-    return embedding_scorer(p, q), deleted
+    agg = next(a for a in served["artefacts"] if a["kind"] == "aggregator")["sidecar"]
+    return aggregator_scorer(agg, served["model"], served["aggregator"], without(train, deleted), device), deleted
 
 
 def _seconds(times_csv) -> float:

@@ -119,3 +119,33 @@ def run_mostpop(data: dict, out_csv, dataset: str, ks, batch_users: int = 1024):
                            model="MostPop", method="MostPop")
     write_atomic(out_csv, rows.to_csv(index=False, float_format="%.6f"))
     return rows
+
+
+def active_users(train: Interactions, top: float = 0.05) -> np.ndarray:
+    """The ``top`` share of users with the most training interactions (at least one user; ties broken by id), as
+    a boolean mask over users: the advantaged group of user-oriented fairness (Li et al., WWW 2021), which CURE4Rec
+    uses for its fairness gap."""
+    activity = np.bincount(train.user, minlength=train.n_users)
+    with_data = np.flatnonzero(activity > 0)
+    n = max(1, int(round(top * len(with_data))))
+    order = with_data[np.lexsort((with_data, -activity[with_data]))]
+    mask = np.zeros(train.n_users, dtype=bool)
+    mask[order[:n]] = True
+    return mask
+
+
+def fairness_gap(scorer: Scorer, heldout: Interactions, exclude: Iterable[Interactions], active: np.ndarray,
+                 k: int = 20, batch_users: int = 1024, device="cpu") -> dict[str, float]:
+    """Recall@k and NDCG@k of the ``active`` users and of the rest (each the mean over that group's users with
+    held-out items), and the gap (active minus the rest): CURE4Rec's fairness gap between active and inactive
+    users."""
+    out = {}
+    for name, mask in (("active", active), ("inactive", ~active)):
+        keep = mask[heldout.user]
+        group = Interactions(heldout.user[keep], heldout.item[keep], heldout.n_users, heldout.n_items)
+        values = evaluate(scorer, group, exclude, [k], batch_users, device) if len(group) else {}
+        for metric in ("Recall", "NDCG"):
+            out[f"{metric}@{k} {name}"] = values.get((metric, k), float("nan"))
+    for metric in ("Recall", "NDCG"):
+        out[f"{metric}@{k} gap"] = out[f"{metric}@{k} active"] - out[f"{metric}@{k} inactive"]
+    return out

@@ -175,16 +175,22 @@ class Job:
         write_sidecar(sidecar_path, info)
         return info
 
-    def evaluate(self, model, train, out_metrics):
-        """Validation and test metrics of ``model`` (trained on ``train``) written to ``out_metrics``."""
+    def evaluate(self, model, train, out_metrics, without_users=None):
+        """Validation and test metrics of ``model`` (trained on ``train``) written to ``out_metrics``; users in
+        ``without_users`` (deleted whole by user-level requests) are not evaluated."""
         import torch
 
         from .metrics import embedding_scorer, evaluate_splits
         from .results import write_rows
 
+        valid, test = self.split("valid"), self.split("test")
+        if without_users is not None and len(without_users):
+            from .unlearn import drop_users
+
+            valid, test = drop_users(valid, without_users), drop_users(test, without_users)
         with torch.no_grad():
             p, q = model.embeddings()
-        rows = evaluate_splits(embedding_scorer(p, q), train, self.split("valid"), self.split("test"),
+        rows = evaluate_splits(embedding_scorer(p, q), train, valid, test,
                                self.ctx.cutoffs, self.ctx.batch_users, self.device,
                                **self.spec.metric_labels())
         write_rows(out_metrics, [rows])

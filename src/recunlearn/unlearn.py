@@ -63,14 +63,87 @@ def without(x: Interactions, rows: np.ndarray) -> Interactions:
     return Interactions(x.user[keep], x.item[keep], x.n_users, x.n_items)
 
 
-def unlearning_steps(mode: str, rows: np.ndarray, n_timed: int) -> list[list[int]]:
+def unlearning_steps(mode: str, rows: np.ndarray, n_timed: int, request=None) -> list[list[int]]:
     """The training rows deleted at each step: sequential, one request per step for the first ``n_timed``
-    requests (each step also keeps the earlier deletions); batch, all R requests in one step."""
+    requests (each step also keeps the earlier deletions); batch, all R requests in one step. ``request``: the
+    request id of each row (a user-level request deletes many rows at once); None, one request per row."""
+    rows = np.asarray(rows, dtype=np.int64)
     if mode == "sequential":
-        return [[int(r)] for r in rows[:n_timed]]
+        if request is None:
+            return [[int(r)] for r in rows[:n_timed]]
+        request = np.asarray(request)
+        _, first = np.unique(request, return_index=True)
+        order = request[np.sort(first)][:n_timed]  # the requests in the order the file lists them
+        return [rows[request == r].tolist() for r in order]
     if mode == "batch":
-        return [np.asarray(rows, dtype=np.int64).tolist()]
+        return [rows.tolist()]
     raise ValueError(f"unknown unlearning mode '{mode}' (expected sequential or batch)")
+
+
+def request_steps(mode: str, requests_csv, n_timed: int) -> list[list[int]]:
+    """``unlearning_steps`` of a requests file (interaction-level: a row each; user-level: a user each)."""
+    req = pd.read_csv(requests_csv)
+    return unlearning_steps(mode, req["row"].to_numpy(), n_timed, req["request"].to_numpy())
+
+
+def deleted_users(requests_csv) -> np.ndarray:
+    """The users a user-level requests file deletes whole (they leave the evaluation); none for interactions."""
+    req = pd.read_csv(requests_csv)
+    if "scope" not in req or not (req["scope"] == "user").any():
+        return np.empty(0, dtype=np.int64)
+    return np.unique(req.loc[req["scope"] == "user", "user"].to_numpy(np.int64))
+
+
+def drop_users(x: Interactions, users: np.ndarray) -> Interactions:
+    """``x`` without any interaction of ``users``."""
+    keep = ~np.isin(x.user, users)
+    return Interactions(x.user[keep], x.item[keep], x.n_users, x.n_items)
+
+
+# ---------------------------------------------------------------------------- user-level requests
+SELECTIONS = ("random", "core", "edge")
+
+
+def n_deleted_users(users: float, n_users: int, key: str = "user_unlearning.users") -> int:
+    """How many users a user-level request set deletes: a share in (0, 1) of the ``n_users`` users with training
+    interactions, or a count (a whole number of at least 1)."""
+    if 0 < users < 1:
+        n = max(1, int(round(users * n_users)))
+    elif users >= 1 and float(users).is_integer():
+        n = int(users)
+    else:
+        raise ValueError(f"{key} = {users}: expected a share in (0, 1) or a whole count of at least 1")
+    if n > n_users:
+        raise ValueError(f"{key} = {users}: exceeds the {n_users} users with training interactions")
+    return n
+
+
+def sample_user_requests(train_path, out_csv, users: float, selection: str, seed: int) -> pd.DataFrame:
+    """A user-level request set (CURE4Rec's protocol, docs/forgetting.md): ``users`` users (a share or a count)
+    chosen ``random``ly, among the most active (``core``) or the least active (``edge``; ties in activity broken
+    by a seeded draw); one request per user, deleting every training interaction of that user. Written in the
+    requests' format (request, row, user, item) with ``scope`` = user."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"user_unlearning.selections: '{selection}' is not one of {', '.join(SELECTIONS)}")
+    train = load_interactions(train_path)
+    activity = np.bincount(train.user, minlength=train.n_users)
+    active = np.flatnonzero(activity > 0)
+    n = n_deleted_users(users, len(active))
+    rng = np.random.default_rng(seed)
+    if selection == "random":
+        chosen = rng.choice(active, size=n, replace=False)
+    else:
+        tie = rng.permutation(len(active))  # a seeded order among users of equal activity
+        sign = -1 if selection == "core" else 1
+        chosen = active[np.lexsort((tie, sign * activity[active]))][:n]
+    request_of = np.full(train.n_users, -1, dtype=np.int64)
+    request_of[chosen] = np.arange(n)
+    rows = np.flatnonzero(request_of[train.user] >= 0)
+    rows = rows[np.lexsort((rows, request_of[train.user[rows]]))]
+    df = pd.DataFrame({"request": request_of[train.user[rows]], "row": rows, "user": train.user[rows],
+                       "item": train.item[rows], "scope": "user"})
+    write_atomic(out_csv, df.to_csv(index=False))
+    return df
 
 
 def _assignment(path) -> np.ndarray:
@@ -88,8 +161,10 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
     (exactness)."""
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
+    gone_users = deleted_users(data["requests"])  # a user deleted whole is not validated on either
+    valid = drop_users(valid, gone_users) if len(gone_users) else valid
     assign = _assignment(data["assignment"])
-    steps = unlearning_steps(spec.mode, pd.read_csv(data["requests"])["row"].to_numpy(), n_timed)
+    steps = request_steps(spec.mode, data["requests"], n_timed)
     out_dir = Path(out["dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
@@ -140,7 +215,7 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
         submodels=[{"sidecar": c["sidecar"], "trained_on_sha256": read_sidecar(c["sidecar"])["trained_on"]["sha256"],
                     "embeddings_sha256": file_sha256(c["embeddings"])} for c in current],
         config=asdict(cfg), train_seconds=res.train_seconds if res else 0.0))
-    job.evaluate(agg, reduced, out["metrics"])
+    job.evaluate(agg, reduced, out["metrics"], without_users=gone_users)
     write_atomic(out["times"], pd.DataFrame(times).to_csv(index=False))
     served = {**spec.identity(), "deleted_rows": [int(r) for r in deleted], "train": str(data["train"]),
               "assignment": str(data["assignment"]), "assignment_sha256": file_sha256(data["assignment"]),
@@ -156,7 +231,9 @@ def unlearn_retrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
     requests, cumulative) or batch (all R at once, the reference for batch unlearning)."""
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
-    steps = unlearning_steps(spec.mode, pd.read_csv(data["requests"])["row"].to_numpy(), n_timed)
+    gone_users = deleted_users(data["requests"])  # a user deleted whole is not validated on either
+    valid = drop_users(valid, gone_users) if len(gone_users) else valid
+    steps = request_steps(spec.mode, data["requests"], n_timed)
     cfg = model_config(spec.model, settings.hyper)
     deleted, times = [], []
     for step, rows in enumerate(steps):
@@ -171,7 +248,7 @@ def unlearn_retrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
         "model", unlearned_requests=len(deleted),
         trained_on=trained_on(reduced, f"{data['train']} minus {len(deleted)} deleted"), config=asdict(cfg),
         train_seconds=res.train_seconds))
-    job.evaluate(res.model, reduced, out["metrics"])
+    job.evaluate(res.model, reduced, out["metrics"], without_users=gone_users)
     write_atomic(out["times"], pd.DataFrame(times).to_csv(index=False))
     return pd.DataFrame(times)
 

@@ -74,6 +74,7 @@ wildcard_constraints:
     shard=r"\d+",
     mode="sequential|batch",
     request_set="members|requests",
+    selection="random|core|edge",
     served=r"original|fine-tune|[A-Za-z]+\.(sequential|batch)",
     seed=r"\d+",
 
@@ -97,6 +98,11 @@ FORGET = f"{AGGREGATE}/forget_{{mode}}"
 FORGET_RETRAIN = f"{RETRAIN}/forget_{{mode}}"
 FINETUNE = f"{RETRAIN}/finetune"
 FORGETTING = "results/{dataset}/{model}/seed{seed}/forgetting/{request_set}/{served}.csv"
+# user-level deletion (docs/user_unlearning.md): a request set per selection, its unlearning, one row a method and mode
+USER_REQUESTS = "results/{dataset}/user_unlearning/{selection}.csv"
+USERS = f"{AGGREGATE}/users_{{selection}}_{{mode}}"
+USERS_RETRAIN = f"{RETRAIN}/users_{{selection}}_{{mode}}"
+USER_ROW = "results/{dataset}/{model}/seed{seed}/user_unlearning/{selection}/{served}.csv"
 MOSTPOP = "results/{dataset}/mostpop"
 TUNE = "results/{dataset}/{model}/seed{seed}/tuning"
 
@@ -436,6 +442,70 @@ def forgetting_served_params(wildcards):
     return {"kind": kind, "method": method, "mode": mode, "request_set": wildcards.request_set}
 
 
+# ---------------------------------------------------------------------------- user-level deletion
+USERS_ON = config["user_unlearning"]["enabled"]
+
+
+def user_rows():
+    """Every row file of the user-deletion table (first seed, K = n_shards): Retrain and each method, per
+    selection and mode; none when it is off."""
+    u = config["user_unlearning"]
+    if not USERS_ON:
+        return []
+    return [
+        USER_ROW.format(dataset=d, model=m, seed=UNLEARN_SEED, selection=sel, served=f"{method}.{mode}")
+        for d in DATASETS
+        for m in MODELS
+        for sel in u["selections"]
+        for mode in u["modes"]
+        for method in ["Retrain", *u["methods"]]
+    ]
+
+
+def user_row_inputs(wildcards):
+    """The files one user-deletion row reads: the splits, the user requests, the served model after them and the
+    same method's model before them."""
+    w = dict(dataset=wildcards.dataset, model=wildcards.model, seed=wildcards.seed)
+    method, mode = wildcards.served.split(".")
+    files = {
+        **{split: rules.preprocess.output[split].format(**w) for split in ("train", "valid", "test")},
+        "requests": USER_REQUESTS.format(dataset=wildcards.dataset, selection=wildcards.selection),
+    }
+    if method == "Retrain":
+        after = dict(selection=wildcards.selection, mode=mode, **w)
+        return {
+            **files,
+            "model": at(USERS_RETRAIN, "model.pt", **after),
+            "sidecar": at(USERS_RETRAIN, "model.json", **after),
+            "times": at(USERS_RETRAIN, "times.csv", **after),
+            "before_model": at(RETRAIN, "model.pt", **w),
+            "before_sidecar": at(RETRAIN, "model.json", **w),
+        }
+    partition, aggregator = METHODS[method]
+    ids = dict(partition=partition, aggregator=aggregator, k=K, **w)
+    return {
+        **files,
+        "manifest": at(USERS, "served.json", selection=wildcards.selection, mode=mode, **ids),
+        "times": at(USERS, "times.csv", selection=wildcards.selection, mode=mode, **ids),
+        "before_aggregator": at(AGGREGATE, AGGREGATOR_FILES["sidecar"], **ids),
+    }
+
+
+def user_row_params(wildcards):
+    """What ``user_unlearning.run_user_check`` is told of a row's served model and of the model before it."""
+    method, mode = wildcards.served.split(".")
+    sharded = method in METHODS
+    return {
+        "served": {
+            "kind": "sharded" if sharded else "model",
+            "method": method,
+            "mode": mode,
+            "selection": wildcards.selection,
+        },
+        "before": {"kind": "sharded" if sharded else "model", "aggregator": METHODS[method][1] if sharded else None},
+    }
+
+
 def all_targets():
     return [
         "results/metrics.csv",
@@ -453,6 +523,14 @@ def all_targets():
                 *multiext("results/figures/forgetting", ".png", ".pdf"),
             ]
             if FORGETTING_ON
+            else []
+        ),
+        *(
+            [
+                *multiext("results/tables/user_unlearning", ".md", ".tex", ".csv"),
+                *multiext("results/figures/user_unlearning", ".png", ".pdf"),
+            ]
+            if USERS_ON
             else []
         ),
     ]

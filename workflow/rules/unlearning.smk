@@ -33,6 +33,21 @@ SHARDED_UNLEARN_INPUTS = dict(
 )
 
 
+# what a sharded unlearning job is told besides how many requests it times
+UNLEARN_PARAMS = dict(
+    hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
+    tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
+    valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
+    aggregation=lookup(within=config, dpath="aggregation"),
+    # the choice the served aggregator was trained with (its tuning.json, tuned there or read from the first seed)
+    tuned_aggregation=lambda wildcards: (
+        {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)} if TUNING else {}
+    ),
+    training=lookup(within=config, dpath="training"),
+    evaluation=lookup(within=config, dpath="evaluation"),
+)
+
+
 rule unlearn:
     input:
         **SHARDED_UNLEARN_INPUTS,
@@ -52,16 +67,7 @@ rule unlearn:
     resources:
         gpu=TRAINING_GPUS,
     params:
-        hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
-        tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
-        valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
-        aggregation=lookup(within=config, dpath="aggregation"),
-        # the choice the served aggregator was trained with (its tuning.json, tuned there or read from the first seed)
-        tuned_aggregation=lambda wildcards: (
-            {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)} if TUNING else {}
-        ),
-        training=lookup(within=config, dpath="training"),
-        evaluation=lookup(within=config, dpath="evaluation"),
+        **UNLEARN_PARAMS,
         n_timed=lookup(within=config, dpath="unlearning/n_timed"),
     script:
         "../scripts/unlearn.py"
@@ -74,6 +80,14 @@ RETRAIN_UNLEARN_INPUTS = dict(
     valid=rules.preprocess.output.valid,
     test=rules.preprocess.output.test,
     tuned_hyper=lambda wildcards: listed(tuned_file("retrain", wildcards.dataset, wildcards.model)),
+)
+
+
+RETRAIN_UNLEARN_PARAMS = dict(
+    hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
+    tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
+    training=lookup(within=config, dpath="training"),
+    evaluation=lookup(within=config, dpath="evaluation"),
 )
 
 
@@ -96,10 +110,7 @@ rule unlearn_retrain:
     resources:
         gpu=TRAINING_GPUS,
     params:
-        hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
-        tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
-        training=lookup(within=config, dpath="training"),
-        evaluation=lookup(within=config, dpath="evaluation"),
+        **RETRAIN_UNLEARN_PARAMS,
         n_timed=lookup(within=config, dpath="unlearning/n_retrain_timed"),
     script:
         "../scripts/unlearn_retrain.py"
