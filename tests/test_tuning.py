@@ -125,8 +125,17 @@ def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits
         config(submodel_objective={"randon": "mean"})
     with pytest.raises(ConfigError, match="submodel_objective"):
         config(submodel_objective="aggregate")
+    with pytest.raises(ConfigError, match="tuning.submodel_objective.random.BRP': unknown model"):
+        config(submodel_objective={"random": {"BRP": "mean"}})
+    # per partition and model: BPR's random sub-models take the mean, WMF's (not named) their own scores
+    per_model = tuning_plan(config(shards=1, submodel_objective={"random": {"BPR": "mean"}}, trials=2), "submodel",
+                            "BPR")
+    other = {"tuning": str(tmp_path / "w.json"), "trials": str(tmp_path / "w.csv")}
+    run_tune_submodel(RunSpec("toy", "WMF", "random", 3), JobContext(seed=3), Settings(FAST), per_model,
+                      {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], other)
+    assert json.loads(open(other["tuning"]).read())["submodel_objective"] == "submodels"
     out = {"tuning": str(tmp_path / "s.json"), "trials": str(tmp_path / "s.csv")}
-    run_tune_submodel(RunSpec("toy", "BPR", "random", 3), JobContext(seed=3), Settings(FAST), plan,
+    run_tune_submodel(RunSpec("toy", "BPR", "random", 3), JobContext(seed=3), Settings(FAST), per_model,
                       {"train": splits["train"], "valid": splits["valid"]}, part["assignment"], out)
     artefact = json.loads(open(out["tuning"]).read())
     assert artefact["submodel_objective"] == "mean" and artefact["shards"] == [0, 1, 2]  # all K, whatever tuning.shards

@@ -175,6 +175,10 @@ def check_tuning(config: dict, schema: dict) -> None:
         if name not in PARTITIONS:
             raise SpaceError(f"'tuning.submodel_objective.{name}': unknown partition (expected one of: "
                              f"{', '.join(PARTITIONS)})")
+        for model in objective[name] if isinstance(objective[name], dict) else ():
+            if model not in MODELS:
+                raise SpaceError(f"'tuning.submodel_objective.{name}.{model}': unknown model (expected one of: "
+                                 f"{', '.join(MODELS)})")
     spaces = config.get("tuning", {}).get("search_space", {})
     for target, per_name in spaces.items():
         known = AGGREGATORS if target == "aggregator" else MODELS
@@ -443,6 +447,8 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
     objective = plan.get("objective", "submodels")
     if isinstance(objective, dict):  # per partition, e.g. {random: mean}: the others score their sub-models alone
         objective = objective.get(spec.partition, "submodels")
+    if isinstance(objective, dict):  # and per model, e.g. {random: {BPR: mean}}: the other models, submodels
+        objective = objective.get(spec.model, "submodels")
     mean = objective == "mean"
     ids = list(range(spec.n_shards if mean else min(int(plan["shards"]), spec.n_shards)))
     shards = [shard_interactions(train, assignment_path, s) for s in ids]
