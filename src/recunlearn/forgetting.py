@@ -286,7 +286,7 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     if served["kind"] == "sharded":
         scorer, deleted = sharded_scorer(served["manifest"], train, job.device)
         reduced = without(train, deleted)
-        report, problems = audit_served(served["manifest"], train)
+        _, problems = audit_served(served["manifest"], train)
         exact, why = not problems, (problems[0] if problems else "every served artefact trained without the deleted "
                                     "interactions (the audit's lineage checks)")
     elif served["kind"] == "model":

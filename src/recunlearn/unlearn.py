@@ -119,7 +119,7 @@ def n_deleted_users(users: float, n_users: int, key: str = "user_unlearning.user
 
 
 def sample_user_requests(train_path, out_csv, users: float, selection: str, seed: int) -> pd.DataFrame:
-    """A user-level request set (CURE4Rec's protocol, docs/forgetting.md): ``users`` users (a share or a count)
+    """A user-level request set (CURE4Rec's protocol, docs/user_unlearning.md): ``users`` users (a share or a count)
     chosen ``random``ly, among the most active (``core``) or the least active (``edge``; ties in activity broken
     by a seeded draw); one request per user, deleting every training interaction of that user. Written in the
     requests' format (request, row, user, item) with ``scope`` = user."""
@@ -273,9 +273,11 @@ def unlearn_finetune(spec: RunSpec, ctx: JobContext, data: dict, original: dict,
     """The fast, inexact shortcut: start from the original model (``original``: its ``model`` and ``sidecar``,
     trained on the whole training set) and train ``epochs`` more epochs (no early stopping, the last parameters
     kept) on the training set minus the requests (``data['requests']``), at the original's settings. Its sidecar
-    records ``exact: false`` and what it was initialised from: the audit (``lineage_verdict``) marks it not exact,
+    records ``exact: false`` and what it was initialised from: the lineage verdict (``model_verdict``) marks it not exact,
     since it inherits parameters that saw the deleted interactions."""
     from dataclasses import replace
+
+    import torch
 
     from .metrics import embedding_scorer, evaluate_splits
     from .results import write_rows
@@ -295,8 +297,6 @@ def unlearn_finetune(spec: RunSpec, ctx: JobContext, data: dict, original: dict,
         initialised_from={"sidecar": str(original["sidecar"]), "artefact_sha256": file_sha256(original["model"]),
                           "trained_on_sha256": origin["trained_on"]["sha256"]},
         config=asdict(cfg), epochs_run=res.epochs_run, train_seconds=res.train_seconds))
-    import torch
-
     with torch.no_grad():
         p, q = res.model.embeddings()
     write_rows(out["metrics"], [evaluate_splits(embedding_scorer(p, q), reduced, valid, job.split("test"),
