@@ -112,41 +112,42 @@ def save_figure(fig, stem) -> None:
 def forgetting_figure(forgetting_csv, stem) -> None:
     """The forgetting check as a picture: per dataset and model (a panel) and deletion set, each method's AUC with
     its 95% interval (the threshold attack on the score, and the learned attack), 0.5 marked, the two controls drawn
-    apart from the methods."""
+    apart from the methods, the inexact fine-tune in its own colour."""
     from .tables import REQUEST_SETS
 
     rows = pd.read_csv(forgetting_csv)
     panels = list(rows.groupby(["dataset", "model"], sort=False))
-    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(max(6.0, 4.6 * len(panels)), 0.9 + 0.32 * max(
-        (len(g) for _, g in panels), default=4) + 0.3 * rows["request_set"].nunique()), squeeze=False)
+    tallest = max((len(g) + 2 * g["request_set"].nunique() for _, g in panels), default=6)
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(max(8.0, 5.2 * len(panels)), 1.4 + 0.34 * tallest),
+                             squeeze=False)
+    colors = {"original": "tab:red", "Retrain": "tab:green", "fine-tune": "tab:orange"}
     for ax, ((dataset, model), g) in zip(axes[0], panels):
         y, ticks, labels = 0.0, [], []
         for request_set, h in g.groupby("request_set", sort=False):
+            ax.text(0.01, y - 0.55, REQUEST_SETS.get(request_set, request_set), ha="left", va="center", fontsize=8,
+                    style="italic", transform=ax.get_yaxis_transform())
             for _, r in h.iterrows():
-                control = r["method"] in ("original", "Retrain")
-                color = "tab:red" if r["method"] == "original" else ("tab:green" if r["method"] == "Retrain"
-                                                                    else "tab:blue")
+                color = colors.get(r["method"], "tab:blue")
                 for name, marker, dy in (("score_auc", "o", -0.12), ("learned_auc", "s", 0.12)):
                     ax.errorbar(r[f"{name}_mean"], y + dy, xerr=[[r[f"{name}_mean"] - r[f"{name}_low"]],
                                                                  [r[f"{name}_high"] - r[f"{name}_mean"]]],
                                 fmt=marker, color=color, mfc=color if name == "score_auc" else "white",
                                 capsize=2, markersize=4)
-                mode = "" if r["mode"] in ("-", "batch") and request_set == "members" else f" ({r['mode']})"
+                shown_mode = r["method"] not in ("original", "fine-tune") and request_set != "members"
                 ticks.append(y)
-                labels.append(f"{r['method']}{mode}" + (" [control]" if control else ""))
+                labels.append(r["method"] + (f" ({r['mode']})" if shown_mode else "")
+                              + (" [control]" if r["method"] in ("original", "Retrain") else ""))
                 y += 1.0 if r["method"] != "Retrain" else 1.6  # the controls drawn apart from the methods
             ax.axhline(y - 0.3, color="grey", lw=0.5)
-            ax.text(1.0, y - 0.45, REQUEST_SETS.get(request_set, request_set), ha="right", va="top", fontsize=7,
-                    transform=ax.get_yaxis_transform())
-            y += 0.6
+            y += 1.2
         ax.axvline(0.5, color="black", lw=1, ls="--")
         ax.set_yticks(ticks, labels, fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlabel("membership-inference AUC (0.5: members not told from non-members)")
+        ax.set_xlabel("membership-inference AUC (0.5: chance)")
         ax.set_title(f"{dataset} / {model}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Forgetting: membership-inference AUC and its 95% interval\n(filled: a threshold on the score; "
-                 "open: the learned attack; red: the original model, green: Retrain)", fontsize=9)
+    fig.suptitle("Forgetting: AUC and its 95% interval (filled: a threshold on the score; open: the learned attack)\n"
+                 "red: the original model; green: Retrain; orange: the inexact fine-tune", fontsize=9)
     fig.tight_layout()
     save_figure(fig, stem)
 
