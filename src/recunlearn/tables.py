@@ -422,7 +422,9 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
     order = {m: i for i, m in enumerate(FORGETTING_ORDER)}
     rows["_o"] = rows["method"].map(lambda m: order.get(m, len(order)))
     rows["_s"] = rows["request_set"].map(lambda s: list(REQUEST_SETS).index(s) if s in REQUEST_SETS else 9)
-    rows = rows.sort_values(["dataset", "model", "_s", "_o", "mode"], key=None).drop(columns=["_o", "_s"])
+    models = {m: i for i, m in enumerate(model_order(rows["model"].unique()))}
+    rows["_b"] = rows["model"].map(models)
+    rows = rows.sort_values(["dataset", "_b", "_s", "_o", "mode"]).drop(columns=["_o", "_s", "_b"])
     rows = rows.reset_index(drop=True)
     rows["verdict"] = [forgetting_verdict(r) for _, r in rows.iterrows()]
     shown = pd.DataFrame({
@@ -467,9 +469,11 @@ def user_unlearning_table(row_files, stem) -> pd.DataFrame:
     rows = pd.concat([pd.read_csv(f) for f in row_files], ignore_index=True)
     order = {m: i for i, m in enumerate(USER_METHODS)}
     sel = {s: i for i, s in enumerate(["random", "core", "edge"])}
+    models = {m: i for i, m in enumerate(model_order(rows["model"].unique()))}
     rows = rows.assign(_m=rows["method"].map(lambda m: order.get(m, len(order))),
-                       _s=rows["selection"].map(lambda s: sel.get(s, 9)))
-    rows = rows.sort_values(["dataset", "model", "_s", "mode", "_m"]).drop(columns=["_m", "_s"]).reset_index(drop=True)
+                       _s=rows["selection"].map(lambda s: sel.get(s, 9)), _b=rows["model"].map(models))
+    rows = rows.sort_values(["dataset", "_b", "_s", "mode", "_m"]).drop(columns=["_m", "_s", "_b"])
+    rows = rows.reset_index(drop=True)
     retrain = rows[rows["method"] == "Retrain"].set_index(["dataset", "model", "selection", "mode"])["seconds_per_request"]
 
     def speedup(r) -> str:
