@@ -17,7 +17,8 @@ rule deletion_requests:
 
 # ---------------------------------------------------------------------------- unlearn (sharded methods)
 # Sequential (paper) or batch unlearning: retrain the affected shards and the aggregator; timed; audited.
-# what a sharded unlearning job reads besides its deletion set (the forgetting check's jobs read the same)
+# What a sharded unlearning job reads besides its deletion set: the forgetting check's and the user-level deletion's
+# jobs (use rule unlearn ... with:) read the same.
 SHARDED_UNLEARN_INPUTS = dict(
     train=rules.preprocess.output.train,
     valid=rules.preprocess.output.valid,
@@ -33,7 +34,7 @@ SHARDED_UNLEARN_INPUTS = dict(
 )
 
 
-# what a sharded unlearning job is told besides how many requests it times
+# What a sharded unlearning job is told besides how many requests it times.
 UNLEARN_PARAMS = dict(
     hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
     tuned_hyper=lambda wildcards: tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition),
