@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -167,6 +168,9 @@ def user_unlearning_figure(user_csv, stem) -> None:
                        color=colors(methods.index(r["method"])), s=36,
                        facecolors="none" if r["mode"] == "sequential" else None)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # labels within a decade too
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel("seconds per request (log)")
         ax.set_ylabel("test NDCG@20, remaining users")
         ax.set_title(f"{dataset} / {model}", fontsize=10)
