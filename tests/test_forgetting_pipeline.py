@@ -16,12 +16,11 @@ from recunlearn.forgetting import run_check, sharded_scorer
 from recunlearn.metrics import evaluate
 from recunlearn.retrain import run_retrain
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.sharded import run_partition, run_shards
 from recunlearn.tables import forgetting_table, forgetting_verdict
 from recunlearn.unlearn import (model_verdict, n_members, sample_members, unlearn_finetune, unlearn_retrain,
                                 unlearn_sharded, without)
 
-from conftest import write_synthetic_splits
+from conftest import inbp_shards, write_synthetic_splits
 
 FAST = {"max_epochs": 4, "eval_every": 1, "patience": 5, "dim": 8}
 CTX = JobContext(seed=4, device="cpu")
@@ -45,18 +44,10 @@ def world(tmp_path_factory):
     retrain_out = {key: str(tmp / f"orig.{key}") for key in ("model", "sidecar", "history", "metrics")}
     run_retrain(RunSpec("toy", "BPR"), CTX, Settings(FAST), data, retrain_out)
     torch.manual_seed(0)
-    from recunlearn.artefacts import save_state
-
-    save_state({"user": torch.randn(60, 4), "item": torch.randn(80, 4)}, tmp / "emb.pt")
-    part = {"assignment": str(tmp / "assignment.npz"), "stats": str(tmp / "stats.json")}
-    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
-                  tmp / "emb.pt", part)
-    outs = [{key: str(tmp / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
-            for s in range(3)]
-    run_shards(RunSpec("toy", "BPR", "inbp", 3), CTX, Settings(FAST), data, part["assignment"], [0, 1, 2], outs)
-    subs = [{"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]} for o in outs]
+    assignment, subs = inbp_shards(tmp, data, {"user": torch.randn(60, 4), "item": torch.randn(80, 4)},
+                                   RunSpec("toy", "BPR", "inbp", 3), CTX, Settings(FAST))
     sample_members(data["train"], tmp / "members.csv", 30, seed=1)
-    return tmp, data, part["assignment"], subs, retrain_out
+    return tmp, data, assignment, subs, retrain_out
 
 
 def unlearn(world, mode, aggregator="att"):

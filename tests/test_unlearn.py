@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from recunlearn.artefacts import load_state, save_state
+from recunlearn.artefacts import load_state
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.sharded import run_partition, run_shards, shard_interactions, train_submodel
+from recunlearn.sharded import shard_interactions, train_submodel
 from recunlearn.unlearn import audit, sample_requests, unlearn_sharded, without
 
-from conftest import write_synthetic_splits
+from conftest import inbp_shards, write_synthetic_splits
 
 FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 8}
 SPEC = RunSpec("toy", "BPR", "inbp", 3)
@@ -23,16 +23,10 @@ CTX = JobContext(seed=4, device="cpu")
 @pytest.fixture
 def sharded(tmp_path):
     data = write_synthetic_splits(tmp_path, 40, 60, 12)
-    save_state({"user": torch.randn(40, 4), "item": torch.randn(60, 4)}, tmp_path / "emb.pt")
-    part = {"assignment": str(tmp_path / "assignment.npz"), "stats": str(tmp_path / "stats.json")}
-    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
-                  tmp_path / "emb.pt", part)
-    outs = [{key: str(tmp_path / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
-            for s in range(3)]
-    run_shards(SPEC, CTX, Settings(FAST), data, part["assignment"], [0, 1, 2], outs)
-    subs = [{"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]} for o in outs]
+    assignment, subs = inbp_shards(tmp_path, data, {"user": torch.randn(40, 4), "item": torch.randn(60, 4)}, SPEC,
+                                   CTX, Settings(FAST))
     sample_requests(data["train"], tmp_path / "requests.csv", 5, seed=2)
-    return tmp_path, data, part["assignment"], subs
+    return tmp_path, data, assignment, subs
 
 
 def run_unlearning(tmp_path, data, assignment, subs, mode="batch", kind="att"):

@@ -15,12 +15,12 @@ from recunlearn.data import Interactions, load_interactions
 from recunlearn.metrics import active_users, embedding_scorer, fairness_gap
 from recunlearn.retrain import run_retrain
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.sharded import run_partition, run_shards, shard_interactions
+from recunlearn.sharded import shard_interactions
 from recunlearn.unlearn import (audit, n_deleted_users, sample_user_requests, unlearn_sharded, unlearning_steps,
                                 without)
 from recunlearn.user_unlearning import run_user_check
 
-from conftest import write_synthetic_splits
+from conftest import inbp_shards, write_synthetic_splits
 
 FAST = {"max_epochs": 3, "eval_every": 1, "patience": 5, "dim": 8}
 CTX = JobContext(seed=4, device="cpu")
@@ -74,21 +74,15 @@ def test_sequential_steps_take_one_user_at_a_time():
 def test_after_a_batch_user_deletion_no_artefact_saw_a_deleted_user_and_none_is_evaluated(split):
     tmp, data = split
     sample_user_requests(data["train"], tmp / "users.csv", 5, "random", seed=1)
-    from recunlearn.artefacts import save_state
-
     torch.manual_seed(0)
-    save_state({"user": torch.randn(60, 4), "item": torch.randn(80, 4)}, tmp / "emb.pt")
-    part = {"assignment": str(tmp / "assignment.npz"), "stats": str(tmp / "stats.json")}
-    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
-                  tmp / "emb.pt", part)
-    outs = [{key: str(tmp / f"s{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")} for s in range(3)]
     spec = RunSpec("toy", "BPR", "inbp", 3, "att", "batch")
-    run_shards(spec.with_(aggregator=None, mode=None), CTX, Settings(FAST), data, part["assignment"], [0, 1, 2], outs)
+    assignment, subs = inbp_shards(tmp, data, {"user": torch.randn(60, 4), "item": torch.randn(80, 4)},
+                                   spec.with_(aggregator=None, mode=None), CTX, Settings(FAST))
+    part = {"assignment": assignment}
     # the model before the deletions: its aggregator over the shards, as the workflow's aggregate job writes it
     from recunlearn.sharded import run_aggregate
 
     before = {key: str(tmp / f"agg.{key}") for key in ("model", "sidecar", "history", "metrics")}
-    subs = [{"embeddings": o["embeddings"], "sidecar": o["sidecar"], "model": o["model"]} for o in outs]
     run_aggregate(spec.with_(mode=None), CTX, Settings(FAST, {"max_epochs": 2}), data, subs, before)
     out = {"dir": str(tmp / "u"), "metrics": str(tmp / "m.csv"), "times": str(tmp / "t.csv"),
            "served": str(tmp / "served.json")}

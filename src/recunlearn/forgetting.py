@@ -254,15 +254,15 @@ def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
     return aggregator_scorer(agg, served["model"], served["aggregator"], without(train, deleted), device), deleted
 
 
-def _seconds(times_csv) -> float:
-    """The unlearning time of a run's ``times.csv`` (every step; ``nan`` without one)."""
+def run_seconds(times_csv) -> tuple[float, int]:
+    """The unlearning time of a run's ``times.csv`` (every step; ``nan`` without one) and its number of steps."""
     import pandas as pd
 
     if not times_csv:
-        return float("nan")
+        return float("nan"), 0
     t = pd.read_csv(times_csv)
     column = "total_seconds" if "total_seconds" in t else "retrain_seconds"
-    return float(t[column].sum())
+    return float(t[column].sum()), len(t)
 
 
 def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict, out_csv) -> dict:
@@ -302,6 +302,6 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     recall = evaluate(scorer, test, [reduced, valid], [20], ctx.batch_users, job.device)[("Recall", 20)]
     row = {"dataset": spec.dataset, "model": spec.model, "seed": ctx.seed, "request_set": served["request_set"],
            **row, "mode": served.get("mode") or "-", "exact": bool(exact), "lineage": why,
-           "seconds": _seconds(served.get("times")), "recall20_test": float(recall)}
+           "seconds": run_seconds(served.get("times"))[0], "recall20_test": float(recall)}
     write_atomic(out_csv, pd.DataFrame([row]).to_csv(index=False, float_format="%.6f"))
     return row

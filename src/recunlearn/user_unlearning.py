@@ -15,20 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .data import write_atomic
-from .forgetting import aggregator_scorer, model_scorer, sharded_scorer
+from .forgetting import aggregator_scorer, model_scorer, run_seconds, sharded_scorer
 from .metrics import active_users, evaluate, fairness_gap
 from .run import Job
 from .unlearn import audit_served, deleted_users, drop_users, model_verdict, without
 
 ACTIVE_SHARE = 0.05  # CURE4Rec's active users: the top 5% by training interactions
-
-
-def _per_request(times_csv) -> tuple[float, int]:
-    """Seconds per request of a run's ``times.csv`` and the number of requests it timed: a sequential step is one
-    request; a batch step unlearns all of them at once, so its time is shared over its requests."""
-    t = pd.read_csv(times_csv)
-    seconds = float(t["total_seconds" if "total_seconds" in t else "retrain_seconds"].sum())
-    return seconds, len(t)
 
 
 def run_user_check(spec, ctx, data: dict, before: dict, served: dict, out_csv) -> dict:
@@ -66,7 +58,7 @@ def run_user_check(spec, ctx, data: dict, before: dict, served: dict, out_csv) -
     gap = fairness_gap(scorer, heldout, [reduced, valid_left], active, 20, ctx.batch_users, job.device)
     ref = evaluate(scorer_before, heldout, [train, valid_left], [20], ctx.batch_users, job.device)
     gap_before = fairness_gap(scorer_before, heldout, [train, valid_left], active, 20, ctx.batch_users, job.device)
-    seconds, steps = _per_request(served["times"])
+    seconds, steps = run_seconds(served["times"])  # a sequential step is one request; a batch's time is shared
     n_requests = steps if served["mode"] == "sequential" else len(gone)
     row = {"dataset": spec.dataset, "model": spec.model, "seed": ctx.seed, "selection": served["selection"],
            "method": served["method"], "mode": served["mode"], "users_deleted": len(gone),
