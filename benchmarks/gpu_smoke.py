@@ -107,7 +107,7 @@ def main(argv=None) -> int:
             for aggregator in AGGREGATORS:
                 t0 = time.perf_counter()
                 _, model, res = train_aggregator(aggregator, name, hyper, agg_params, sub_p, sub_q, train, valid,
-                                                 args.seed, device, label=f"{name} {aggregator}")
+                                                 args.seed, device, label=f"{name} {aggregator}", shard=shard)
                 key = (name, aggregator)
                 store = results.setdefault(key, ([], []))
                 store[0].append(recall(model))

@@ -48,17 +48,18 @@ def write_synthetic_splits(path: Path, n_users: int, n_items: int, mean_interact
     return paths
 
 
-def inbp_shards(tmp: Path, data: dict, embeddings: dict, spec, ctx, settings) -> tuple[str, list[dict]]:
+def inbp_shards(tmp: Path, data: dict, embeddings: dict, spec, ctx, settings,
+                partition: str = "inbp") -> tuple[str, list[dict]]:
     """The sharded model the unlearning tests start from: ``embeddings`` ({user, item}) saved as the pretraining, an
-    InBP partition of 3 shards (5 rounds, seed 0) and the 3 sub-models of ``spec``: (assignment path, each sub-model's
-    embeddings, sidecar and model files)."""
+    InBP partition (or ``partition``) of 3 shards (5 rounds, seed 0) and the 3 sub-models of ``spec``: (assignment
+    path, each sub-model's embeddings, sidecar and model files)."""
     from recunlearn.artefacts import save_state
     from recunlearn.run import JobContext, RunSpec
     from recunlearn.sharded import run_partition, run_shards
 
     save_state(embeddings, tmp / "emb.pt")
     part = {"assignment": str(tmp / "assignment.npz"), "stats": str(tmp / "stats.json")}
-    run_partition(RunSpec("toy", partition="inbp", n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
+    run_partition(RunSpec("toy", partition=partition, n_shards=3), JobContext(seed=0), {"rounds": 5}, data,
                   tmp / "emb.pt", part)
     outs = [{key: str(tmp / f"shard{s}.{key}") for key in ("model", "embeddings", "sidecar", "history")}
             for s in range(3)]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from recunlearn.aggregate import AggregatorConfig, build
+from recunlearn.aggregate import AggregatorConfig, build, user_groups
 from recunlearn.data import Interactions
 from recunlearn.sharded import train_aggregator
 
@@ -28,6 +28,39 @@ def test_mean_agg_is_the_average_of_submodel_scores():
     scores = agg.full_sort_predict(torch.arange(M))
     expected = torch.stack([p[i] @ q[i].T for i in range(K)]).mean(0)
     assert torch.allclose(scores, expected, atol=1e-5)
+
+
+def test_user_groups_are_each_users_majority_shard():
+    train = Interactions(np.array([0, 0, 0, 1, 1, 3]), np.array([0, 1, 2, 0, 1, 2]), 5, 3)
+    # user 0: shards 2, 2, 1 -> 2; user 1: one in 0, one in 1 -> the lower, 0; users 2 and 4: none; user 3: 1
+    assert user_groups(train, [2, 2, 1, 0, 1, 1], 3).tolist() == [2, 0, -1, 1, -1]
+    with pytest.raises(ValueError, match="5 shard ids for 6 training interactions"):
+        user_groups(train, [0, 0, 0, 0, 0], 3)
+
+
+def test_group_agg_scores_each_user_with_its_own_groups_embedding_against_every_models_items():
+    """UltraRE's combiner by hand: y_uv = 1/K sum_i p_u^{g(u)} . q_v^i, g(u) the user's shard; a user with no
+    training interaction is scored as MeanAgg scores."""
+    p, q = subs()
+    full = data()
+    keep = full.user != M - 1  # the last user has no training interaction
+    train = Interactions(full.user[keep], full.item[keep], M, N)
+    shard = train.user % K  # a user partition: all of a user's interactions in shard u mod K
+    agg = build("group", p, q, AggregatorConfig(), train, "bpr", shard=shard)
+    scores = agg.full_sort_predict(torch.arange(M))
+    for u in range(M):
+        if u in set(train.user.tolist()):
+            want = torch.stack([p[u % K, u] @ q[i].T for i in range(K)]).mean(0)
+        else:
+            want = torch.stack([p[i, u] @ q[i].T for i in range(K)]).mean(0)
+        assert torch.allclose(scores[u], want, atol=1e-5), u
+    assert agg.home.tolist() == [u % K for u in range(M - 1)] + [-1]
+    # its groups are part of its state: rebuilt without the shards and loaded, it scores the same
+    again = build("group", p, q, AggregatorConfig(), train, "bpr")
+    again.load_state_dict(agg.state_dict())
+    assert torch.equal(again.full_sort_predict(torch.arange(M)), scores)
+    with pytest.raises(ValueError, match="aggregator 'group' needs each training interaction's shard"):
+        train_aggregator("group", "BPR", {}, {}, p, q, train, train, 0, "cpu", "no shards")
 
 
 def test_static_agg_weights_are_a_distribution_and_weight_the_scores():
@@ -156,7 +189,7 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
     of every (user, item)), the loss is
     mean softplus(y_uj - y_ui) + reg of the aggregated embeddings, as computed naively from embeddings()."""
     import recunlearn.aggregate as agg_mod
-    from recunlearn.aggregate import AggregatorConfig, build
+    from recunlearn.aggregate import AggregatorConfig, build, user_groups
 
     monkeypatch.setattr(agg_mod, "SCORE_MATRIX_PER_PAIR", per_pair)
     monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", 0 if per_pair else 1 << 26)  # StaticAgg: rows, all scores

@@ -120,6 +120,53 @@ def test_after_a_batch_user_deletion_no_artefact_saw_a_deleted_user_and_none_is_
         audit([out["served"]], tmp / "users.csv", data["train"], tmp / "audit.json")
 
 
+def test_ultrare_after_a_user_deletion_scores_each_remaining_user_with_its_own_group_and_is_exact(tmp_path):
+    """UltraRE (the ot partition and its combiner) through a batch user deletion: only the deleted users' groups
+    are retrained; the served combiner equals one built from scratch on the reduced data over the served sub-models
+    (its groups those of the reduced data, the deleted users in none); its row is evaluated without them."""
+    from recunlearn.aggregate import user_groups
+    from recunlearn.artefacts import load_state
+    from recunlearn.sharded import load_submodels, run_aggregate, train_aggregator
+
+    data = write_synthetic_splits(tmp_path, 60, 80, 15)
+    sample_user_requests(data["train"], tmp_path / "users.csv", 4, "core", seed=1)
+    torch.manual_seed(0)
+    spec = RunSpec("toy", "BPR", "ot", 3, "group", "batch")
+    assignment, subs = inbp_shards(tmp_path, data, {"user": torch.randn(60, 4), "item": torch.randn(80, 4)},
+                                   spec.with_(aggregator=None, mode=None), CTX, Settings(FAST), partition="ot")
+    before = {key: str(tmp_path / f"agg.{key}") for key in ("model", "sidecar", "history", "metrics")}
+    run_aggregate(spec.with_(mode=None), CTX, Settings(FAST), {**data, "assignment": assignment}, subs, before)
+    assert json.loads(Path(before["sidecar"]).read_text())["partition_file"]["path"] == assignment
+    out = {"dir": str(tmp_path / "u"), "metrics": str(tmp_path / "m.csv"), "times": str(tmp_path / "t.csv"),
+           "served": str(tmp_path / "served.json")}
+    inputs = {**data, "assignment": assignment, "requests": tmp_path / "users.csv"}
+    times = unlearn_sharded(spec, CTX, Settings(FAST), inputs, subs, out, n_timed=4)
+
+    train = load_interactions(data["train"])
+    gone = pd.read_csv(tmp_path / "users.csv")["user"].unique()
+    with np.load(assignment) as z:
+        assign = z["shard"].astype(np.int64)
+    groups = user_groups(train, assign, 3)
+    assert times["shards_retrained"].iloc[0] == len(set(groups[gone].tolist()))  # ot keeps a user in one shard
+    served = json.loads(Path(out["served"]).read_text())
+    reduced = without(train, np.array(served["deleted_rows"]))
+    reduced_assign = np.delete(assign, served["deleted_rows"])
+    got = load_state(Path(out["dir"]) / "aggregator.pt")
+    want_groups = np.where(np.isin(np.arange(60), gone), -1, groups)
+    assert got["home"].tolist() == want_groups.tolist()
+    sub_p, sub_q = load_submodels([a["embeddings"] for a in served["artefacts"] if a["kind"] == "sub-model"])
+    _, ref, _ = train_aggregator("group", "BPR", FAST, {}, sub_p, sub_q, reduced, load_interactions(data["valid"]),
+                                 4, "cpu", "ref", shard=reduced_assign)
+    assert all(torch.equal(got[key], ref.state_dict()[key]) for key in got)
+    assert audit([out["served"]], tmp_path / "users.csv", data["train"], tmp_path / "audit.json")["passed"]
+
+    row = run_user_check(spec, CTX, {key: inputs[key] for key in ("train", "valid", "test", "requests")},
+                         {"kind": "sharded", "aggregator": "group", "aggregator_sidecar": before["sidecar"]},
+                         {"kind": "sharded", "method": "UltraRE", "mode": "batch", "selection": "core",
+                          "manifest": out["served"], "times": out["times"]}, tmp_path / "row.csv")
+    assert row["method"] == "UltraRE" and row["users_deleted"] == 4 and row["deleted_users_evaluated"] == 0
+
+
 def test_fairness_gap_against_a_naive_per_user_computation():
     rng = np.random.default_rng(0)
     n_users, n_items = 40, 30

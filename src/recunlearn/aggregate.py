@@ -6,6 +6,8 @@ Sub-model i gives final embeddings (P_i, Q_i) (for LightGCN the propagated ones)
 - AttAgg (eqs. 6.5-6.8): p_u^{i,tr} = W_i p_u^i + b_i and q_v^{i,tr} = W_i q_v^i + b_i (W_i shared by users and
   items); alpha_i = softmax_i(h1 . ReLU(W1 p_u^{i,tr} + b1)), beta_i = softmax_i(h2 . ReLU(W2 q_v^{i,tr} + b2));
   p_u = sum_i alpha_i p_u^{i,tr}, q_v = sum_i beta_i q_v^{i,tr}; y_uv = p_u . q_v.
+- GroupAgg (UltraRE's combiner, beyond the paper): y_uv = 1/K sum_i p_u^{g(u)} . q_v^i, with g(u) the shard that
+  holds the user's training interactions (the user's group under a user partition such as ``ot``).
 Static and Att are trained with the base model's own loss (BPR for BPR and LightGCN, the efficient WMF loss for
 WMF) plus reg_weight * |Theta|^2 on the full training set, through the same trainer as the base models.
 Mean and Static are exact as a dot product of concatenated embeddings: [w_1 P_1, ..., w_K P_K] . [Q_1, ..., Q_K].
@@ -211,6 +213,41 @@ class StaticAgg(_Aggregator):
         return (p_rows.index_select(0, users) * q_rows.index_select(0, items)).sum(-1)
 
 
+def user_groups(train: Interactions, shard, k: int) -> np.ndarray:
+    """Each user's group: the shard holding the most of the user's training interactions (``shard``: each
+    interaction's shard, aligned with ``train``), the lowest such shard on a tie; -1 for a user with none. Under a
+    user partition (``ot``, ``ubp``, ``bekm``) a user's interactions are all in one shard."""
+    shard = np.asarray(shard, dtype=np.int64)
+    if len(shard) != len(train):
+        raise ValueError(f"{len(shard)} shard ids for {len(train)} training interactions")
+    counts = np.zeros((train.n_users, k), dtype=np.int64)
+    np.add.at(counts, (np.asarray(train.user, dtype=np.int64), shard), 1)
+    return np.where(counts.sum(1) > 0, counts.argmax(1), -1)
+
+
+class GroupAgg(_Aggregator):
+    """UltraRE's combiner (Li et al., NeurIPS 2023): every group model scores a user with the user embedding of the
+    user's own group's model, and the K scores are averaged. Nothing is learned; the users' groups (a buffer, saved
+    with the state) come from the shard of each training interaction (``shard``), so after a deletion they are
+    those of the reduced data. A user with no training interaction (no group) is scored as MeanAgg scores."""
+
+    def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, shard=None, **kwargs):
+        super().__init__(sub_p, sub_q, cfg, train, **kwargs)
+        # without ``shard`` the groups are unknown until a saved state is loaded (forgetting.aggregator_scorer)
+        home = user_groups(train, shard, self.k) if shard is not None else np.full(self.n_users, -1)
+        self.register_buffer("home", torch.from_numpy(np.asarray(home, dtype=np.int64)))
+
+    def users(self, idx):
+        home = self.home.index_select(0, idx)
+        own = self.sub_p[home.clamp(min=0), idx]  # [B, d]: each user's own group's embedding
+        mean = self.sub_p.index_select(1, idx).permute(1, 0, 2)  # [B, K, d]
+        rows = torch.where((home >= 0)[:, None, None], own[:, None, :].expand_as(mean), mean)
+        return rows.reshape(len(idx), -1) / self.k
+
+    def items(self, idx):
+        return self.sub_q.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1)
+
+
 class AttAgg(_Aggregator):
     """RecEraser's attention-based adaptive aggregation (eqs. 6.5-6.8)."""
 
@@ -266,8 +303,11 @@ class AttAgg(_Aggregator):
 
 
 def build(aggregator: str, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, loss: str = "bpr",
-          **loss_options):
+          shard=None, **loss_options):
     """Aggregator ``aggregator`` (registered in ``registry.AGGREGATORS``) over the frozen sub-models, trained with
-    the base model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0)."""
-    cls = resolve(lookup(AGGREGATORS, "aggregator", aggregator).impl)
-    return cls(sub_p, sub_q, cfg, train, loss=loss, **loss_options)
+    the base model's ``loss`` and its options (``ModelConfig.loss``, ``loss_options``: WMF's c0). ``shard``: each
+    training interaction's shard, given to an aggregator registered with ``uses_shards``."""
+    entry = lookup(AGGREGATORS, "aggregator", aggregator)
+    cls = resolve(entry.impl)
+    extra = {"shard": shard} if entry.uses_shards else {}
+    return cls(sub_p, sub_q, cfg, train, loss=loss, **extra, **loss_options)

@@ -9,6 +9,10 @@ from __future__ import annotations
 from .registry import PARTITIONS, lookup
 
 METHODS = {"SISA": ("random", "mean"), "GraphEraser": ("bekm", "static"), "RecEraser": ("inbp", "att")}
+# methods beyond the paper, run where a config asks for them (user-level deletion): UltraRE (Li et al., NeurIPS
+# 2023), its optimal-transport user groups and its combiner
+BEYOND_PAPER = {"UltraRE": ("ot", "group")}
+ALL_METHODS = {**METHODS, **BEYOND_PAPER}
 
 
 def partition_options(name: str, sharding: dict) -> dict:
@@ -20,7 +24,7 @@ def partition_options(name: str, sharding: dict) -> dict:
 
 def method_name(partition: str, aggregator: str) -> str:
     """The paper's name of a combination, or ``<partition>+<aggregator>`` for an ablation."""
-    for name, combo in METHODS.items():
+    for name, combo in ALL_METHODS.items():
         if combo == (partition, aggregator):
             return name
     return f"{partition}+{aggregator}"

@@ -50,6 +50,8 @@ class AggregatorEntry:
     # what the validation tuner (recunlearn.tuning) searches of the config's aggregation section, as a model's
     # search_space: {key: {low, high, log} or {choices}}
     search_space: dict = field(default_factory=dict)
+    # True: it is also given each training interaction's shard (``shard=``), e.g. to know each user's own group
+    uses_shards: bool = False
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -88,9 +90,9 @@ def register_partition(name: str, impl: str, *, paper_name: str, unit: str, opti
 
 
 def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool = True,
-                        search_space: dict | None = None) -> None:
+                        search_space: dict | None = None, uses_shards: bool = False) -> None:
     _check_name("aggregator", name, AGGREGATORS)
-    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}))
+    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}), uses_shards)
 
 
 def resolve(impl: str):
@@ -161,3 +163,6 @@ register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg",
                     search_space={"lr": {"low": 5.0e-3, "high": 0.1, "log": True},
                                   "reg_weight": {"choices": [0.0, 1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]},
                                   "keep_prob": {"low": 0.5, "high": 1.0}})
+# UltraRE's combiner (beyond the paper; docs/user_unlearning.md): each user's own group's embedding against every
+# group model's items, averaged
+register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="UltraRE", trained=False, uses_shards=True)

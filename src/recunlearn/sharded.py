@@ -132,7 +132,8 @@ def run_partition_models(spec: RunSpec, ctx: JobContext, settings: Settings, dat
     submodels = [{"embeddings": out["embeddings"], "sidecar": out["sidecar"]} for out in shard_outs]
     for aggregator, out in zip(aggregators, aggregator_outs, strict=True):
         log.info("%s: aggregator %s", spec.label(), aggregator)
-        run_aggregate(spec.with_(aggregator=aggregator), ctx, settings, data, submodels, out)
+        run_aggregate(spec.with_(aggregator=aggregator), ctx, settings, {**data, "assignment": assignment_path},
+                      submodels, out)
 
 
 def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,18 +142,23 @@ def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
-                     train: Interactions, valid: Interactions, seed: int, device, label: str, on_eval=None):
+                     train: Interactions, valid: Interactions, seed: int, device, label: str, on_eval=None,
+                     shard=None):
     """Build (and unless it has nothing to learn, train) the aggregator over frozen sub-model embeddings
-    (``on_eval``: ``train.fit``'s)."""
+    (``on_eval``: ``train.fit``'s; ``shard``: each training interaction's shard, which an aggregator registered with
+    ``uses_shards`` needs)."""
+    entry = lookup(AGGREGATORS, "aggregator", aggregator)
+    if entry.uses_shards and shard is None:
+        raise ValueError(f"aggregator '{aggregator}' needs each training interaction's shard (shard=...)")
     base = model_config(model_name, base_params)
     # the base model's own loss; the WMF loss batches users, so the aggregator takes the base model's user batch
     batch = base.batch_size if base.loss == "wmf" else agg_params.get("batch_size", AggregatorConfig.batch_size)
     cfg = AggregatorConfig(**{**agg_params, "batch_size": batch})
 
     def make():
-        return build(aggregator, sub_p, sub_q, cfg, train, base.loss, **base.loss_options())
+        return build(aggregator, sub_p, sub_q, cfg, train, base.loss, shard=shard, **base.loss_options())
 
-    if not lookup(AGGREGATORS, "aggregator", aggregator).trained:  # MeanAgg: nothing to learn
+    if not entry.trained:  # MeanAgg: nothing to learn
         model = make().to(device).eval()
         return cfg, model, None
     # evaluated before training too, so a trained aggregator is never kept below its starting point on validation
@@ -193,8 +199,12 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
         aggregation = {**aggregation, **_tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid,
                                                            job.device, submodels, out["tuning"])}
     t0 = time.perf_counter()
+    shard = None
+    if lookup(AGGREGATORS, "aggregator", spec.aggregator).uses_shards:
+        with np.load(data["assignment"]) as z:
+            shard = z["shard"].astype(np.int64)
     cfg, model, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, aggregation, sub_p, sub_q, train,
-                                       valid, ctx.seed, job.device, label=spec.label())
+                                       valid, ctx.seed, job.device, label=spec.label(), shard=shard)
     seconds = res.train_seconds if res else time.perf_counter() - t0
     info = job.save(model.state_dict(), out["model"], out["sidecar"], job.sidecar(
         "aggregator", trained_on=trained_on(train, data["train"]),
@@ -202,7 +212,7 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
                     "trained_on_sha256": read_sidecar(s["sidecar"])["trained_on"]["sha256"],
                     "embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels],
         config=asdict(cfg), epochs_run=res.epochs_run if res else 0, best_epoch=res.best_epoch if res else 0,
-        train_seconds=seconds))
+        train_seconds=seconds), files={"partition_file": data["assignment"]} if shard is not None else None)
     job.evaluate(model, train, out["metrics"])
     write_history(out["history"], res)
     return info

@@ -197,7 +197,7 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
             sub_epochs.append(res.epochs_run)
         cfg, agg, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, settings.aggregation_for(spec.aggregator),
                                          sub_p.to(job.device), sub_q.to(job.device), reduced, valid, ctx.seed,
-                                         job.device, label=f"{spec.label()} aggregator")
+                                         job.device, label=f"{spec.label()} aggregator", shard=reduced_assign)
         agg_seconds = res.train_seconds if res else 0.0
         times.append({**spec.identity(), "seed": ctx.seed, "device": str(job.device), "step": step,
                       "requests": len(rows), "deleted_so_far": len(deleted), "shards_retrained": len(affected),

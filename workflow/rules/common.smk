@@ -24,7 +24,7 @@ os.environ.update(
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
-from recunlearn.experiments import METHODS, combinations, partition_options
+from recunlearn.experiments import ALL_METHODS, METHODS, combinations, partition_options
 from recunlearn.registry import AGGREGATORS, wildcard_constraints
 from recunlearn.tuning import tuning_plan
 
@@ -48,6 +48,21 @@ def aggregator_gpus(wildcards):
 def aggregator_training(wildcards):
     """``training`` of an aggregator job, with the GPUs it was given (``aggregator_gpus``)."""
     return {**config["training"], "gpus": aggregator_gpus(wildcards)}
+
+
+def shard_assignment(wildcards):
+    """The partition's assignment for an aggregator registered with ``uses_shards`` (UltraRE's combiner), else
+    None: per_shard's aggregate job reads it as a param and depends on it as an input."""
+    if not AGGREGATORS[wildcards.aggregator].uses_shards:
+        return None
+    return at(
+        PARTITION,
+        "assignment.npz",
+        dataset=wildcards.dataset,
+        seed=wildcards.seed,
+        partition=wildcards.partition,
+        k=wildcards.k,
+    )
 
 
 K = config["sharding"]["n_shards"]
@@ -202,6 +217,11 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
 
 
 UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
+# user-level deletion's methods, which may include UltraRE (beyond the paper), when it is on
+USER_METHODS = [
+    (name, *ALL_METHODS[name])
+    for name in (config["user_unlearning"]["methods"] if config["user_unlearning"]["enabled"] else [])
+]
 K_VALUES = list(config["unlearning"]["k_values"])
 AGGREGATOR_FILES = {
     "model": "aggregator.pt",
@@ -215,7 +235,7 @@ def aggregations():
     """{(k, partition): [aggregators]}: every aggregation the experiments ask for (the quality runs and the unlearning
     methods at K, RecEraser at every K of Fig. 6.4), in a stable order."""
     wanted = {}
-    for p, a in [*COMBOS, *[(p, a) for _, p, a in UNLEARN_METHODS]]:
+    for p, a in [*COMBOS, *[(p, a) for _, p, a in [*UNLEARN_METHODS, *USER_METHODS]]]:
         wanted.setdefault((K, p), []).append(a)
     for k in K_VALUES:
         wanted.setdefault((k, "inbp"), []).append("att")
@@ -481,7 +501,7 @@ def user_row_inputs(wildcards):
             "before_model": at(RETRAIN, "model.pt", **w),
             "before_sidecar": at(RETRAIN, "model.json", **w),
         }
-    partition, aggregator = METHODS[method]
+    partition, aggregator = ALL_METHODS[method]
     ids = dict(partition=partition, aggregator=aggregator, k=K, **w)
     return {
         **files,
@@ -494,7 +514,7 @@ def user_row_inputs(wildcards):
 def user_row_params(wildcards):
     """What ``user_unlearning.run_user_check`` is told of a row's served model and of the model before it."""
     method, mode = wildcards.served.split(".")
-    sharded = method in METHODS
+    sharded = method in ALL_METHODS
     return {
         "served": {
             "kind": "sharded" if sharded else "model",
@@ -502,7 +522,10 @@ def user_row_params(wildcards):
             "mode": mode,
             "selection": wildcards.selection,
         },
-        "before": {"kind": "sharded" if sharded else "model", "aggregator": METHODS[method][1] if sharded else None},
+        "before": {
+            "kind": "sharded" if sharded else "model",
+            "aggregator": ALL_METHODS[method][1] if sharded else None,
+        },
     }
 
 

@@ -95,6 +95,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
                 tuned_file("submodel", wildcards.dataset, wildcards.model, wildcards.partition)
             ),
             tuned_aggregation=lambda wildcards: listed(tuned_aggregation_file(**wildcards)),
+            assignment=lambda wildcards: listed(shard_assignment(wildcards)),
         output:
             **{key: f"{AGGREGATE}/{name}" for key, name in AGGREGATOR_FILES.items()},
             **({"tuning": f"{AGGREGATE}/tuning.json"} if TUNING else {}),
@@ -121,6 +122,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             },
             training=aggregator_training,
             evaluation=lookup(within=config, dpath="evaluation"),
+            assignment=shard_assignment,
         script:
             "../scripts/aggregate.py"
 

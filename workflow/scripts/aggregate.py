@@ -1,4 +1,5 @@
-"""Rule aggregate: MeanAgg / StaticAgg / AttAgg over the K sub-models; validation and test metrics."""
+"""Rule aggregate: an aggregator (MeanAgg, StaticAgg, AttAgg, ...) over the K sub-models; validation and test
+metrics. An aggregator that uses the shards (UltraRE's combiner) also gets the partition's assignment."""
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
@@ -9,7 +10,8 @@ with job_log(snakemake.log[0]):
         RunSpec.from_wildcards(snakemake.wildcards),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
-        data={split: snakemake.input[split] for split in ("train", "valid", "test")},
+        data={**{split: snakemake.input[split] for split in ("train", "valid", "test")},
+              **({"assignment": snakemake.params.assignment} if snakemake.params.assignment else {})},
         submodels=[{"embeddings": e, "sidecar": s} for e, s in zip(snakemake.input.embeddings, snakemake.input.sidecars)],
         out={key: snakemake.output[key] for key in ("model", "sidecar", "history", "metrics", "tuning")
              if key in snakemake.output.keys()},
