@@ -63,6 +63,50 @@ def test_group_agg_scores_each_user_with_its_own_groups_embedding_against_every_
         train_aggregator("group", "BPR", {}, {}, p, q, train, train, 0, "cpu", "no shards")
 
 
+def test_memb_agg_weights_standardised_scores_by_shard_membership():
+    """MembAgg by hand: y_uv = exp(s) sum_i w_ui m_vi z_uv^i, z standardised over all items per (user, sub-model),
+    w_u = softmax(alpha log(a_u + eps) + c), m_vi = (b_vi + eps)^beta from the shares of interactions per shard."""
+    p, q = subs()
+    train = data()
+    shard = (train.user + train.item) % K
+    agg = build("memb", p, q, AggregatorConfig(), train, "bpr", shard=shard)
+    with torch.no_grad():
+        agg.alpha.fill_(0.7), agg.beta.fill_(1.3), agg.log_scale.fill_(0.2), agg.bias.copy_(torch.arange(K) / 10)
+    a, b = np.zeros((M, K)), np.zeros((N, K))
+    for u, i, s_ in zip(train.user, train.item, shard):
+        a[u, s_] += 1
+        b[i, s_] += 1
+    a = torch.tensor(a / np.maximum(a.sum(1, keepdims=True), 1), dtype=torch.float32)
+    b = torch.tensor(b / np.maximum(b.sum(1, keepdims=True), 1), dtype=torch.float32)
+    raw = torch.stack([p[i] @ q[i].T for i in range(K)])  # [K, M, N]
+    z = (raw - raw.mean(2, keepdim=True)) / raw.std(2, unbiased=False, keepdim=True)
+    w = torch.softmax(0.7 * torch.log(a + 1e-3) + torch.arange(K) / 10, dim=1)  # [M, K]
+    m = (b + 1e-3) ** 1.3  # [N, K]
+    want = torch.exp(torch.tensor(0.2)) * torch.einsum("mk,nk,kmn->mn", w, m, z)
+    assert torch.allclose(agg.full_sort_predict(torch.arange(M)), want, atol=1e-4)
+
+
+def test_memb_agg_solve_lowers_its_loss_and_is_deterministic_at_two_threads():
+    from recunlearn.partition import random_partition
+
+    train, valid = planted()
+    shard, _ = random_partition(train, 3, 0)
+    g = torch.Generator().manual_seed(1)
+    p, q = torch.randn(3, train.n_users, 8, generator=g), torch.randn(3, train.n_items, 8, generator=g)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = [train_aggregator("memb", "BPR", {}, {"triples": 500}, p, q, train, valid, 3, "cpu", "memb",
+                                 shard=shard) for _ in range(2)]
+    finally:
+        torch.set_num_threads(previous)
+    (_, one, res), (_, two, _) = runs
+    assert res.epochs_run >= 1 and res.train_seconds > 0
+    assert all(torch.equal(x, y) for x, y in zip(one.state_dict().values(), two.state_dict().values()))
+    start = build("memb", p, q, AggregatorConfig(), train, "bpr", shard=shard)
+    assert any(not torch.equal(x, y) for x, y in zip(one.state_dict().values(), start.state_dict().values()))
+
+
 def test_static_agg_weights_are_a_distribution_and_weight_the_scores():
     p, q = subs()
     agg = build("static", p, q, AggregatorConfig(), data(), "bpr")

@@ -58,7 +58,8 @@ def test_unlearned_shard_is_bit_identical_to_training_from_scratch(sharded):
     assert audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")["passed"]
 
 
-@pytest.mark.parametrize("mode,kind", [("batch", "att"), ("sequential", "att"), ("sequential", "static")])
+@pytest.mark.parametrize("mode,kind", [("batch", "att"), ("sequential", "att"), ("sequential", "static"),
+                                       ("sequential", "memb"), ("batch", "group")])
 def test_unlearned_aggregator_is_bit_identical_to_training_from_scratch(sharded, mode, kind):
     """The served aggregator after unlearning equals one trained from scratch on the reduced training set over the
     served sub-models, with the same seed: nothing of the deleted interactions survives in its parameters."""
@@ -71,15 +72,21 @@ def test_unlearned_aggregator_is_bit_identical_to_training_from_scratch(sharded,
     train, valid = load_interactions(data["train"]), load_interactions(data["valid"])
     reduced = without(train, np.array(served["deleted_rows"]))
     sub_p, sub_q = load_submodels([a["embeddings"] for a in served["artefacts"] if a["kind"] == "sub-model"])
-    _, ref, res = train_aggregator(kind, "BPR", FAST, {"max_epochs": 2}, sub_p, sub_q, reduced, valid, 4, "cpu", "ref")
+    with np.load(assignment) as z:  # each interaction's shard, for the aggregators that use it (MembAgg, GroupAgg)
+        assign = z["shard"].astype(np.int64)
+    _, ref, res = train_aggregator(kind, "BPR", FAST, {"max_epochs": 2}, sub_p, sub_q, reduced, valid, 4, "cpu", "ref",
+                                   shard=np.delete(assign, served["deleted_rows"]))
     got = load_state(Path(out["dir"]) / "aggregator.pt")
     want = ref.state_dict()
     assert set(got) == set(want) and all(torch.equal(got[key], want[key]) for key in got)
+    if kind == "group":  # nothing to train: its state is the users' groups of the reduced data
+        return
     assert times["aggregator_epochs"].iloc[-1] == res.epochs_run and (times["aggregator_seconds"] > 0).all()
     if kind == "static":  # StaticAgg may keep its uniform start, whatever the data
         return
     # and it is not the aggregator of the data before unlearning: the deletions changed what it learned
-    _, before, _ = train_aggregator(kind, "BPR", FAST, {"max_epochs": 2}, sub_p, sub_q, train, valid, 4, "cpu", "b")
+    _, before, _ = train_aggregator(kind, "BPR", FAST, {"max_epochs": 2}, sub_p, sub_q, train, valid, 4, "cpu", "b",
+                                    shard=assign)
     assert any(not torch.equal(got[key], before.state_dict()[key]) for key in got)
 
 

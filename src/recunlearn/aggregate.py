@@ -52,6 +52,9 @@ class AggregatorConfig(ModelConfig):
     attention_init: str = "uniform"  # uniform (h = 0.01) | random (h ~ N(0, 1/k))
     keep_prob: float = 0.7           # dropout keep probability on the aggregated user embedding while training
     reg_attention: bool = False      # also regularise the attention MLPs (W1, W2, h1, h2)
+    # MembAgg (beyond the paper): its K + 3 numbers are fitted full-batch by L-BFGS on this many seeded BPR triples
+    triples: int = 20000
+    lbfgs_iterations: int = 100
 
 
 class _Aggregator(Recommender):
@@ -246,6 +249,97 @@ class GroupAgg(_Aggregator):
 
     def items(self, idx):
         return self.sub_q.index_select(1, idx).permute(1, 0, 2).reshape(len(idx), -1)
+
+
+class MembAgg(_Aggregator):
+    """Membership aggregation (beyond the paper; docs/aggregator_designs.md): each sub-model's score standardised
+    per (user, sub-model) over the items, z_uv^i = (p_u^i . q_v^i - mu_u^i) / sigma_u^i, weighted by where the user's
+    and the item's training interactions lie:
+
+        y_uv = exp(s) sum_i w_ui m_vi z_uv^i,  w_u = softmax_i(alpha log(a_ui + eps) + c_i),  m_vi = (b_vi + eps)^beta
+
+    with a_ui (b_vi) the share of the user's (item's) training interactions in shard i. Its K + 3 numbers (alpha,
+    beta, s, c) start at (1, 1, 0, 0), the training-free weighting, and are fitted full-batch by L-BFGS on a seeded
+    sample of ``cfg.triples`` BPR triples of the training set (``solve``): a second or less, whatever the data's
+    size, so that a deletion costs about one sub-model's retraining. mu and sigma are exact over all items (from the
+    items' mean and covariance). The score is a dot product of K (d + 1)-wide embeddings."""
+
+    EPS = 1e-3
+
+    def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, shard=None, **kwargs):
+        super().__init__(sub_p, sub_q, cfg, train, **kwargs)
+        k = self.k
+        share_u, share_i = np.zeros((self.n_users, k)), np.zeros((self.n_items, k))
+        if shard is not None:
+            shard = np.asarray(shard, dtype=np.int64)
+            np.add.at(share_u, (np.asarray(train.user, dtype=np.int64), shard), 1)
+            np.add.at(share_i, (np.asarray(train.item, dtype=np.int64), shard), 1)
+        share_u /= np.maximum(share_u.sum(1, keepdims=True), 1)
+        share_i /= np.maximum(share_i.sum(1, keepdims=True), 1)
+        dtype = self.sub_p.dtype
+        self.register_buffer("log_a", torch.from_numpy(np.log(share_u + self.EPS)).to(dtype))
+        self.register_buffer("log_b", torch.from_numpy(np.log(share_i + self.EPS)).to(dtype))
+        q = self.sub_q
+        qbar = q.mean(1)  # [K, d]
+        centred = q - qbar[:, None]
+        cov = torch.einsum("knd,kne->kde", centred, centred) / q.shape[1]
+        self.register_buffer("mu", torch.einsum("kmd,kd->km", self.sub_p, qbar), persistent=False)
+        self.register_buffer("sigma", torch.einsum("kmd,kde,kme->km", self.sub_p, cov, self.sub_p)
+                             .clamp_min(1e-12).sqrt(), persistent=False)
+        self.alpha, self.beta = nn.Parameter(torch.ones(())), nn.Parameter(torch.ones(()))
+        self.log_scale, self.bias = nn.Parameter(torch.zeros(())), nn.Parameter(torch.zeros(k))
+        self._train = train
+
+    def user_weights(self, idx):
+        return torch.softmax(self.alpha * self.log_a.index_select(0, idx) + self.bias, dim=-1)  # [B, K]
+
+    def item_weights(self, idx):
+        return torch.exp(self.beta * self.log_b.index_select(0, idx))  # [B, K]
+
+    def users(self, idx):
+        w = self.user_weights(idx).T * torch.exp(self.log_scale) / self.sigma[:, idx]  # [K, B]
+        p = self.sub_p.index_select(1, idx) * w[:, :, None]  # [K, B, d]
+        return torch.cat([p.permute(1, 0, 2).reshape(len(idx), -1), (-w * self.mu[:, idx]).T], dim=1)
+
+    def items(self, idx):
+        m = self.item_weights(idx)  # [B, K]
+        q = self.sub_q.index_select(1, idx).permute(1, 0, 2) * m[:, :, None]  # [B, K, d]
+        return torch.cat([q.reshape(len(idx), -1), m], dim=1)
+
+    def solve(self, seed: int) -> int:
+        """Fit alpha, beta, s and c by L-BFGS on ``cfg.triples`` BPR triples drawn with ``seed`` (a positive training
+        pair, a uniformly drawn item) plus ``cfg.reg_weight`` |theta - theta_0|^2; the iterations it took."""
+        train, device = self._train, self.sub_p.device
+        g = torch.Generator().manual_seed(seed)
+        n = min(self.cfg.triples, len(train))
+        rows = torch.randperm(len(train), generator=g)[:n]
+        u = torch.from_numpy(np.asarray(train.user, dtype=np.int64))[rows].to(device)
+        pos = torch.from_numpy(np.asarray(train.item, dtype=np.int64))[rows].to(device)
+        neg = torch.randint(self.n_items, (n,), generator=g).to(device)
+
+        def standardised(items):  # [n, K]
+            dots = (self.sub_p[:, u] * self.sub_q[:, items]).sum(-1)
+            return ((dots - self.mu[:, u]) / self.sigma[:, u]).T
+
+        with torch.no_grad():
+            zp, zn, log_a = standardised(pos), standardised(neg), self.log_a[u]
+            lbp, lbn = self.log_b[pos], self.log_b[neg]
+        start = [p.detach().clone() for p in self.parameters()]
+        opt = torch.optim.LBFGS(list(self.parameters()), lr=1, max_iter=self.cfg.lbfgs_iterations,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            w = torch.softmax(self.alpha * log_a + self.bias, dim=-1) * torch.exp(self.log_scale)
+            yp = (w * torch.exp(self.beta * lbp) * zp).sum(-1)
+            yn = (w * torch.exp(self.beta * lbn) * zn).sum(-1)
+            reg = sum((p - p0).pow(2).sum() for p, p0 in zip(self.parameters(), start))
+            loss = bpr_loss(yp, yn) + self.cfg.reg_weight * reg
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        return int(opt.state[opt._params[0]].get("n_iter", 0))
 
 
 class AttAgg(_Aggregator):

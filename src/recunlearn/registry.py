@@ -52,6 +52,8 @@ class AggregatorEntry:
     search_space: dict = field(default_factory=dict)
     # True: it is also given each training interaction's shard (``shard=``), e.g. to know each user's own group
     uses_shards: bool = False
+    # True: its parameters are fitted by its own ``solve(seed)`` (one full-batch fit), not by the epoch loop
+    solver: bool = False
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -90,9 +92,10 @@ def register_partition(name: str, impl: str, *, paper_name: str, unit: str, opti
 
 
 def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool = True,
-                        search_space: dict | None = None, uses_shards: bool = False) -> None:
+                        search_space: dict | None = None, uses_shards: bool = False, solver: bool = False) -> None:
     _check_name("aggregator", name, AGGREGATORS)
-    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}), uses_shards)
+    AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}), uses_shards,
+                                        solver)
 
 
 def resolve(impl: str):
@@ -166,3 +169,8 @@ register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg",
 # UltraRE's combiner (beyond the paper; docs/user_unlearning.md): each user's own group's embedding against every
 # group model's items, averaged
 register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="UltraRE", trained=False, uses_shards=True)
+# beyond the paper (docs/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
+# numbers fitted full-batch, for an unlearning request that costs about one sub-model's retraining
+register_aggregator("memb", "recunlearn.aggregate:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
+                    search_space={"reg_weight": {"choices": [0.0, 1.0e-4, 1.0e-2]},
+                                  "triples": {"choices": [5000, 20000, 80000]}})

@@ -161,12 +161,24 @@ def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_pa
     if not entry.trained:  # MeanAgg: nothing to learn
         model = make().to(device).eval()
         return cfg, model, None
+    if entry.solver:  # fitted in one full-batch solve (MembAgg), not by the epoch loop
+        from .train import TrainResult, seed_everything
+
+        seed_everything(seed, device)
+        model = make().to(device)
+        t0 = time.perf_counter()
+        iterations = model.solve(seed)
+        seconds = time.perf_counter() - t0
+        model.eval()
+        log.info("%s: %s solved in %d iterations, %.2f s", label, model, iterations, seconds)
+        return cfg, model, TrainResult(model, iterations, iterations, float("nan"), seconds, [])
     # evaluated before training too, so a trained aggregator is never kept below its starting point on validation
     res = fit(make, cfg, train, valid, seed, device, label=label, eval_at_start=True, on_eval=on_eval)
     return cfg, res.model, res
 
 
-def _tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid, device, submodels, path) -> dict:
+def _tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid, device, submodels, path,
+                       shard=None) -> dict:
     """The aggregator's tuning artefact (``path``): tuned in this job when it holds the plan (``settings.tuning``),
     else a record of the artefact whose choice ``settings`` already holds (or of nothing to tune). Its choice."""
     from . import tuning
@@ -177,7 +189,8 @@ def _tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid, de
                    "validated_on": {"path": str(data["valid"]), "sha256": valid.sha256()},
                    "submodels": [{"embeddings_sha256": file_sha256(s["embeddings"])} for s in submodels]}
         own = replace(settings, aggregation=settings.aggregation_for(spec.aggregator))
-        artefact = tuning.tune_aggregator(spec, ctx, own, plan, sub_p, sub_q, train, valid, device, lineage)
+        artefact = tuning.tune_aggregator(spec, ctx, own, plan, sub_p, sub_q, train, valid, device, lineage,
+                                          shard=shard)
     elif spec.aggregator in settings.tuned_aggregation:
         artefact = tuning.copied(settings.tuned_aggregation[spec.aggregator], spec)
     else:
@@ -195,14 +208,14 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
     sub_p, sub_q = load_submodels([s["embeddings"] for s in submodels])
     sub_p, sub_q = sub_p.to(job.device), sub_q.to(job.device)
     aggregation = settings.aggregation_for(spec.aggregator)
-    if "tuning" in out:  # the validation tuner is on: tune here, or record whose choice this run reads
-        aggregation = {**aggregation, **_tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid,
-                                                           job.device, submodels, out["tuning"])}
-    t0 = time.perf_counter()
     shard = None
-    if lookup(AGGREGATORS, "aggregator", spec.aggregator).uses_shards:
+    if lookup(AGGREGATORS, "aggregator", spec.aggregator).uses_shards:  # e.g. UltraRE's combiner: users' groups
         with np.load(data["assignment"]) as z:
             shard = z["shard"].astype(np.int64)
+    if "tuning" in out:  # the validation tuner is on: tune here, or record whose choice this run reads
+        aggregation = {**aggregation, **_tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid,
+                                                           job.device, submodels, out["tuning"], shard=shard)}
+    t0 = time.perf_counter()
     cfg, model, res = train_aggregator(spec.aggregator, spec.model, settings.hyper, aggregation, sub_p, sub_q, train,
                                        valid, ctx.seed, job.device, label=spec.label(), shard=shard)
     seconds = res.train_seconds if res else time.perf_counter() - t0

@@ -354,14 +354,15 @@ def mean_objective(model_name: str, base: dict, plan: dict, shards: list, train,
 
 
 def aggregator_objective(aggregator: str, model_name: str, base_hyper: dict, base: dict, plan: dict, sub_p, sub_q,
-                         train, valid, seed: int, device, label: str):
-    """A trial of ``aggregator``: the aggregator over the frozen sub-models with the trial's values."""
+                         train, valid, seed: int, device, label: str, shard=None):
+    """A trial of ``aggregator``: the aggregator over the frozen sub-models with the trial's values (``shard``:
+    each training interaction's shard, for an aggregator that uses it)."""
     from .sharded import train_aggregator
 
     def objective(values, report):
         params = _capped({**base, **values}, plan["max_epochs"], 10**9)
         _, model, res = train_aggregator(aggregator, model_name, base_hyper, params, sub_p, sub_q, train, valid,
-                                         seed, device, label=f"{label} trial", on_eval=report)
+                                         seed, device, label=f"{label} trial", on_eval=report, shard=shard)
         return _valid_recall(model, train, valid, device), {"epochs": res.epochs_run, "best_epoch": res.best_epoch}
 
     return objective
@@ -466,7 +467,8 @@ def run_tune_submodel(spec, ctx, settings, plan: dict, data: dict, assignment_pa
     return _write(tune(objective, plan, base, spec.label(), lineage), out)
 
 
-def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid, device, lineage: dict) -> dict:
+def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid, device, lineage: dict,
+                    shard=None) -> dict:
     """The aggregator of ``spec`` tuned over its frozen sub-models (``sharded.run_aggregate`` calls it first)."""
     from dataclasses import asdict
 
@@ -474,7 +476,7 @@ def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid,
 
     base = {**asdict(AggregatorConfig()), **settings.aggregation}
     objective = aggregator_objective(spec.aggregator, spec.model, settings.hyper, settings.aggregation, plan, sub_p,
-                                     sub_q, train, valid, ctx.seed, device, spec.label())
+                                     sub_q, train, valid, ctx.seed, device, spec.label(), shard=shard)
     return tune(objective, plan, base, spec.label(), {**spec.identity(), "seed": ctx.seed, "device": str(device),
                                                       **lineage})
 
