@@ -339,7 +339,7 @@ class MembAgg(_Aggregator):
             return loss
 
         opt.step(closure)
-        return int(opt.state[opt._params[0]].get("n_iter", 0))
+        return int(opt.state[self.alpha].get("n_iter", 0))  # L-BFGS keeps its state on its first parameter
 
 
 class AttAgg(_Aggregator):
