@@ -181,13 +181,15 @@ def test_paper_config_plans_downloads_and_preprocessing(paper_plan):
     assert counts["pretrain"] == 3 * 3 and counts["mostpop"] == 3
     # per seed: 3 methods + 3 more partitions (Fig. 6.2) + 2 aggregators (Fig. 6.3) at K = 10; first seed only:
     # RecEraser at K = 5, 20, 50 (Fig. 6.4)
-    assert counts["aggregate"] == 3 * 3 * (8 * 3 + 3)
+    # plus UltraRE (ot + group, user-level deletion) per seed
+    assert counts["aggregate"] == 3 * 3 * (8 * 3 + 3 + 1)
     assert counts["table_6_3"] == 1 and counts["figure"] == 2 and counts["scorecard"] == 1
     # unlearning: 3 methods x 2 modes at K = 10, plus RecEraser at K = 5, 20, 50 (Fig. 6.4), per dataset and model
     assert counts["unlearn"] == 3 * 3 * (3 * 2 + 3) and counts["unlearn_retrain"] == 3 * 3 * 2
     assert counts["deletion_requests"] == 3 and counts["audit"] == 9 and counts["table_6_4"] == 1
-    assert counts["partition"] == 3 * (5 * 3 + 3)
-    assert counts["train_shard"] == 3 * 3 * (5 * 10 * 3 + 5 + 20 + 50)
+    assert counts["partition"] == 3 * (5 * 3 + 3 + 1)  # and UltraRE's ot (user-level deletion, first seed)
+    # shards: 5 partitions x 10 shards per seed; first seed only: ot's 10 (UltraRE) and RecEraser at K = 5, 20, 50
+    assert counts["train_shard"] == 3 * 3 * (5 * 10 * 3 + 10 + 5 + 20 + 50)
     for dataset in ("yelp2018", "ml-1m", "ml-10m"):
         for model in ("BPR", "WMF", "LightGCN"):
             for seed in (2022, 2023, 2024):
@@ -230,7 +232,7 @@ def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(paper_plan, dem
     paper = planned_gpus(paper_plan)  # paper config: device auto
     assert paper == {"retrain": True, "train_shard": True, "preprocess": False, "partition": False}
     demo = planned_gpus(demo_plan)  # a partition's shards per job
-    assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ubp", "ibp", "inbp", "bekm")},
+    assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ubp", "ibp", "inbp", "bekm", "ot")},
                     "train_inbp_K2": False, "preprocess": False,
                     "partition": False}
 
