@@ -74,6 +74,16 @@ def prepare_workdir(path: Path) -> Path:
     return path
 
 
+def assert_job_metrics_equal(results: Path, reference: Path) -> list[Path]:
+    """Every job's metrics.csv under ``results`` equals, byte for byte, the same file under ``reference`` (the
+    results/ of another run); there are some, and an unlearning job's among them. The files compared."""
+    ours = sorted(p.relative_to(results) for p in results.rglob("metrics.csv") if p.parent != results)
+    assert len(ours) >= 6 and any("unlearn" in str(p) for p in ours), ours
+    for rel in ours:
+        assert (results / rel).read_bytes() == (reference / rel).read_bytes(), rel
+    return ours
+
+
 @pytest.fixture(scope="session")
 def tiny_reference(tmp_path_factory) -> Path:
     """results/metrics.csv of an uninterrupted local run of TINY_CONFIG with ``sharding.shard_jobs: per_partition``
