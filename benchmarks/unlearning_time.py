@@ -10,6 +10,9 @@ scratch, same trainer, early stopping and threads). Times are training-loop seco
     python -m recunlearn.offline ml-100k            # data/ml-100k/u.data (once)
     python benchmarks/unlearning_time.py            # real ml-100k and ml-1m-sized synthetic data, K = 10
     python benchmarks/unlearning_time.py --datasets ml-100k --models BPR --n-timed 3
+    python benchmarks/unlearning_time.py --datasets ml-100k --seeds 2022 2023 2024 \
+        --methods SISA GraphEraser RecEraser inbp+memb inbp+mean --out frontier_ml100k
+    python benchmarks/frontier.py frontier_ml100k/unlearning_time.csv   # the table and figure of docs/frontier.md
 
 One line per dataset, model and method, ending in ``speed-up N.Nx`` (Retrain's seconds per request over the
 method's), with the sub-model and aggregator shares of the method's time and both sides' epochs. Settings come
@@ -58,8 +61,16 @@ def prepare_dataset(name: str, config: dict, out: Path) -> dict:
             raw.mkdir(parents=True, exist_ok=True)
             write_synthetic(ML1M_SIZED, raw / "interactions.tsv", raw / "communities.npz")
             prepare("synthetic", [(str(raw / "interactions.tsv"), None)], data_dir, config["split"], name=name)
+        elif name in config.get("registry", {}):  # a local file of the config's registry (config/ml1m_train.yaml)
+            entry = config["registry"][name]
+            files = [(str(ROOT / src["url"]), src.get("sha256")) for src in entry["sources"]]
+            for path, _ in files:
+                if not Path(path).exists():
+                    sys.exit(f"{path} is missing: {entry.get('description', name)}")
+            prepare(entry["format"], files, data_dir, config["split"], name=name)
         else:
-            sys.exit(f"unknown dataset '{name}' (expected ml-100k or ml-1m-sized)")
+            sys.exit(f"unknown dataset '{name}' (expected ml-100k, ml-1m-sized or a local entry of the config's "
+                     f"registry)")
     return {s: str(data_dir / f"{s}.npz") for s in ("train", "valid", "test")}
 
 
@@ -74,14 +85,13 @@ def capped(params: dict, max_epochs: int | None) -> dict:
 
 
 def run(dataset: str, config: dict, models: list[str], methods: list[str], n_timed: int, threads: int,
-        max_epochs: int | None, out: Path) -> list[dict]:
+        max_epochs: int | None, out: Path, seed: int) -> list[dict]:
     from recunlearn.run import JobContext, RunSpec, Settings
     from recunlearn.sharded import run_partition, run_pretrain, run_shards
     from recunlearn.unlearn import sample_requests, unlearn_retrain, unlearn_sharded
 
     data = prepare_dataset(dataset, config, out)
-    work = out / dataset
-    seed = config["training"]["seeds"][0]
+    work = out / dataset / f"seed{seed}"
     ctx = JobContext(seed=seed, device="cpu", threads=threads)
     s, k = config["sharding"], config["sharding"]["n_shards"]
     agg_params = capped(dict(config["aggregation"]), max_epochs)
@@ -130,14 +140,15 @@ def run(dataset: str, config: dict, models: list[str], methods: list[str], n_tim
             sub_s, agg_s = t["submodel_seconds"].mean(), t["aggregator_seconds"].mean()
             total = sub_s + agg_s
             recall = test_recall(udir / "metrics.csv")
-            line = {"dataset": dataset, "model": model, "method": method, "retrain_s": r_sec, "retrain_epochs": r_ep,
+            line = {"dataset": dataset, "seed": seed, "model": model, "method": method, "retrain_s": r_sec,
+                    "retrain_epochs": r_ep,
                     "submodel_s": sub_s, "submodel_epochs": t["submodel_epochs"].mean(), "aggregator_s": agg_s,
                     "aggregator_epochs": t["aggregator_epochs"].mean(), "unlearn_s": total,
                     "speedup": r_sec / total if total > 0 else float("inf"), "requests": len(t),
                     "test_recall20": recall, "retrain_test_recall20": r_recall}
             lines.append(line)
-            print(f"{dataset} {model} {method}: Retrain {r_sec:.2f} s/request ({r_ep:.0f} epochs, test Recall@20 "
-                  f"{r_recall:.4f}); unlearning "
+            print(f"{dataset} seed {seed} {model} {method}: Retrain {r_sec:.2f} s/request ({r_ep:.0f} epochs, "
+                  f"test Recall@20 {r_recall:.4f}); unlearning "
                   f"{total:.2f} s/request: sub-model {sub_s:.2f} s ({sub_s / total:.0%}, {line['submodel_epochs']:.0f} "
                   f"epochs), aggregator {agg_s:.2f} s ({agg_s / total:.0%}, {line['aggregator_epochs']:.0f} epochs); "
                   f"test Recall@20 {recall:.4f}; speed-up {line['speedup']:.1f}x", flush=True)
@@ -151,6 +162,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["BPR", "WMF", "LightGCN"])
     ap.add_argument("--methods", nargs="+", default=list(METHODS),
                     help=f"{', '.join(METHODS)} or partition+aggregator (e.g. inbp+memb)")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None,
+                    help="training seeds, one run each (default: the config's first)")
     ap.add_argument("--n-timed", type=int, default=3, help="sequential requests timed (the paper: 100)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: the config's training.threads)")
     ap.add_argument("--max-epochs", type=int, default=None, help="cap on every trainer's epochs (default: none)")
@@ -166,7 +179,9 @@ def main() -> None:
     t0 = time.perf_counter()
     lines = []
     for dataset in args.datasets:
-        lines += run(dataset, config, args.models, args.methods, args.n_timed, threads, args.max_epochs, args.out)
+        for seed in args.seeds or config["training"]["seeds"][:1]:
+            lines += run(dataset, config, args.models, args.methods, args.n_timed, threads, args.max_epochs, args.out,
+                         seed)
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(lines).to_csv(args.out / "unlearning_time.csv", index=False, float_format="%.4f")
     print(f"wrote {args.out / 'unlearning_time.csv'} ({time.perf_counter() - t0:.0f} s)")
