@@ -23,6 +23,7 @@ every trainer alike (Retrain, sub-models, aggregators), for the ml-1m-sized data
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import sys
 import time
@@ -63,10 +64,12 @@ def prepare_dataset(name: str, config: dict, out: Path) -> dict:
             prepare("synthetic", [(str(raw / "interactions.tsv"), None)], data_dir, config["split"], name=name)
         elif name in config.get("registry", {}):  # a local file of the config's registry (config/ml1m_train.yaml)
             entry = config["registry"][name]
-            files = [(str(ROOT / src["url"]), src.get("sha256")) for src in entry["sources"]]
-            for path, _ in files:
+            files = [(str(ROOT / src["url"]), src.get("member")) for src in entry["sources"]]
+            for src, (path, _) in zip(entry["sources"], files):
                 if not Path(path).exists():
                     sys.exit(f"{path} is missing: {entry.get('description', name)}")
+                if "sha256" in src and hashlib.sha256(Path(path).read_bytes()).hexdigest() != src["sha256"]:
+                    sys.exit(f"{path}: sha256 differs from the config's registry entry {name} ({src['sha256']})")
             prepare(entry["format"], files, data_dir, config["split"], name=name)
         else:
             sys.exit(f"unknown dataset '{name}' (expected ml-100k, ml-1m-sized or a local entry of the config's "
