@@ -3,6 +3,7 @@ lineage), a served sharded model rebuilt from its manifest scores as it did when
 unlearning of every request ends at the batch model, and the table's verdicts."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -134,13 +135,28 @@ def test_the_verdict_reads_the_intervals():
 
 
 def test_the_workflow_builds_the_forgetting_table_and_figure(tiny_reference):
-    """The tiny DAG (.test/config/config.yaml) runs the check: its members deleted by Retrain, RecEraser and the
-    fine-tune shortcut, the original model as the positive control; the figure is drawn."""
+    """The tiny DAG (.test/config/config.yaml) runs the check: its members deleted by Retrain, RecEraser,
+    RecEraser-fast and the fine-tune shortcut, the original model as the positive control; the figure is drawn."""
     results = tiny_reference.parent
     table = pd.read_csv(results / "tables" / "forgetting.csv")
-    assert list(table["method"]) == ["original", "Retrain", "RecEraser", "fine-tune"]
+    assert list(table["method"]) == ["original", "Retrain", "RecEraser", "RecEraser-fast", "fine-tune"]
     assert table.set_index("method")["exact"].to_dict() == {"original": False, "Retrain": True, "RecEraser": True,
-                                                             "fine-tune": False}
+                                                             "RecEraser-fast": True, "fine-tune": False}
     assert (table["members"] == n_members(0.01, len(load_interactions(results / "synthetic" / "data" /
                                                                       "train.npz")))).all()
     assert (results / "figures" / "forgetting.png").stat().st_size > 10_000
+
+
+def test_receraser_fast_is_a_method_of_every_table_where_the_config_lists_it(tiny_reference):
+    """RecEraser-fast (InBP under MembAgg, beyond the paper), listed in the tiny DAG's unlearning and user_unlearning
+    methods: a column of Table 6.3 without a paper value, rows of Table 6.4 in both modes, and user-deletion rows,
+    its lineage exact."""
+    tables = tiny_reference.parent / "tables"
+    t63 = pd.read_csv(tables / "table_6_3.csv")
+    fast = t63[t63["method"] == "RecEraser-fast"]
+    assert not fast.empty and fast["paper"].isna().all() and fast["ours"].notna().all()
+    # one row in Table 6.4's every-method (sequential) section and one in its batch section
+    assert len(re.findall(r"^\|[^|\n]*\|[^|\n]*\|\s*RecEraser-fast\s*\|", (tables / "table_6_4.md").read_text(),
+                          flags=re.M)) == 2
+    users = pd.read_csv(tables / "user_unlearning.csv")
+    assert "RecEraser-fast" in set(users["method"])

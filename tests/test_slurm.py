@@ -1,8 +1,8 @@
 """Table 6.4 of the tiny DAG through a real one-node SLURM cluster (tests/slurm/start_cluster.sh, started by .ci/run
 as root): every non-local job goes through sbatch, and each job's metrics equal the local run's.
 
-Table 6.4 is targeted rather than the whole DAG: its 15 jobs hold every kind of training job (retrain, pretrain,
-partition, train_shard, aggregate, unlearn, unlearn_retrain) and cost a quarter of the whole DAG's 54 round trips
+Table 6.4 is targeted rather than the whole DAG: its 18 jobs hold every kind of training job (retrain, pretrain,
+partition, train_shard, aggregate, unlearn, unlearn_retrain) and cost under a third of the whole DAG's 61 round trips
 through sbatch and the status checks."""
 
 import os

@@ -9,9 +9,10 @@ from __future__ import annotations
 from .registry import PARTITIONS, lookup
 
 METHODS = {"SISA": ("random", "mean"), "GraphEraser": ("bekm", "static"), "RecEraser": ("inbp", "att")}
-# methods beyond the paper, run where a config asks for them (user-level deletion): UltraRE (Li et al., NeurIPS
-# 2023), its optimal-transport user groups and its combiner
-BEYOND_PAPER = {"UltraRE": ("ot", "group")}
+# methods beyond the paper, run where a config lists them (unlearning.methods, user_unlearning.methods): UltraRE (Li
+# et al., NeurIPS 2023), its optimal-transport user groups and its combiner; RecEraser-fast, RecEraser's InBP shards
+# under the exact aggregator whose request costs about SISA's (MembAgg; docs/frontier.md)
+BEYOND_PAPER = {"UltraRE": ("ot", "group"), "RecEraser-fast": ("inbp", "memb")}
 ALL_METHODS = {**METHODS, **BEYOND_PAPER}
 
 

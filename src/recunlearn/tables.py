@@ -127,7 +127,7 @@ def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | 
     return df
 
 
-MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser"]
+MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast"]  # the last: where a config runs it
 BASE_MODELS = ["BPR", "WMF", "LightGCN"]  # the paper's order; a model of a user's own comes after them
 METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
 BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
@@ -331,7 +331,7 @@ def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list 
     m = _test_rows(read_metrics(metrics_csv), n_shards).copy()
     m["label"] = m["method"].where(m["method"].isin(MAIN_METHODS), m["partition"] + "+" + m["aggregator"])
     # the named methods also stand for their (partition, aggregator) combination
-    extra = m[m["method"].isin(["SISA", "GraphEraser", "RecEraser"])].copy()
+    extra = m[m["method"].isin(MAIN_METHODS[1:])].copy()
     extra["label"] = extra["partition"] + "+" + extra["aggregator"]
     m = pd.concat([m, extra], ignore_index=True).drop_duplicates(["dataset", "model", "label", "seed", "metric", "k"])
     rows, spread = [], []
@@ -396,7 +396,7 @@ def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list 
 
 
 # ---------------------------------------------------------------------------- forgetting (docs/forgetting.md)
-FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "fine-tune"]
+FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "fine-tune"]
 REQUEST_SETS = {"members": "the check's members (batch)", "requests": "Table 6.4's requests"}
 
 
@@ -458,7 +458,7 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- user-level deletion
-USER_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "UltraRE"]
+USER_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "UltraRE"]
 
 
 def user_unlearning_table(row_files, stem) -> pd.DataFrame:

@@ -90,7 +90,7 @@ wildcard_constraints:
     mode="sequential|batch",
     request_set="members|requests",
     selection="random|core|edge",
-    served=r"original|fine-tune|[A-Za-z]+\.(sequential|batch)",
+    served=r"original|fine-tune|[A-Za-z][A-Za-z-]*\.(sequential|batch)",
     seed=r"\d+",
 
 
@@ -216,7 +216,7 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
     return runs
 
 
-UNLEARN_METHODS = [(name, *METHODS[name]) for name in config["unlearning"]["methods"]]
+UNLEARN_METHODS = [(name, *ALL_METHODS[name]) for name in config["unlearning"]["methods"]]
 # user-level deletion's methods, which may include UltraRE (beyond the paper), when it is on
 USER_METHODS = [
     (name, *ALL_METHODS[name])
@@ -352,8 +352,10 @@ def metric_files():
 
 
 def table_6_3_runs():
-    """{metrics.csv: seed}: Retrain and the three named methods, per dataset, model and seed: all Table 6.3 needs."""
-    return quality_runs(combos=METHOD_COMBOS)
+    """{metrics.csv: seed}: Retrain and the three named methods, per dataset, model and seed: all Table 6.3 needs;
+    and any method beyond the paper that ``unlearning.methods`` lists (RecEraser-fast), a column of its own."""
+    beyond = [(p, a) for name, p, a in UNLEARN_METHODS if name not in METHODS]
+    return quality_runs(combos=METHOD_COMBOS + [c for c in beyond if c not in METHOD_COMBOS])
 
 
 def table_6_3_tuning():
@@ -444,8 +446,8 @@ def forgetting_inputs(wildcards):
     if name == "original":
         return files
     method, mode = name.split(".") if "." in name else (name, "batch")
-    if method in METHODS:  # a sharded method: its manifest lists what it serves
-        partition, aggregator = METHODS[method]
+    if method in ALL_METHODS:  # a sharded method: its manifest lists what it serves
+        partition, aggregator = ALL_METHODS[method]
         ids = dict(partition=partition, aggregator=aggregator, k=K, mode=mode, **w)
         base = FORGET if members else UNLEARN
         return {**files, "manifest": at(base, "served.json", **ids), "times": at(base, "times.csv", **ids)}
@@ -458,7 +460,7 @@ def forgetting_served_params(wildcards):
     """What ``forgetting.run_check`` is told of the served model of a row (its files are the rule's inputs)."""
     name = wildcards.served
     method, mode = name.split(".") if "." in name else (name, "batch" if name == "fine-tune" else None)
-    kind = "original" if name == "original" else ("sharded" if method in METHODS else "model")
+    kind = "original" if name == "original" else ("sharded" if method in ALL_METHODS else "model")
     return {"kind": kind, "method": method, "mode": mode, "request_set": wildcards.request_set}
 
 
