@@ -328,3 +328,12 @@ def test_the_configs_own_value_must_be_among_the_choices():
                                           r"max_epochs \(200 on synthetic\).*not among the choices \[25, 50\]"):
         config(search_space={"submodel": {"BPR": {"max_epochs": {"choices": [25, 50]}}}})
     config(search_space={"submodel": {"BPR": {"max_epochs": {"choices": [25, 200]}}}})
+
+
+def test_the_configs_own_aggregation_value_must_be_among_an_aggregators_choices():
+    """The same for an aggregator's space: its first trial is the config's aggregation section (aggregation.reg_weight
+    1e-5). MembAgg's declared choices hold it; an override without it is a one-line config error."""
+    config(search_space={})  # the declared spaces, MembAgg's included, hold the config's own values
+    with pytest.raises(ConfigError, match=r"tuning.search_space.aggregator.memb.reg_weight': the config's own "
+                                          r"reg_weight \(aggregation.reg_weight: 1e-05\).*not among the choices"):
+        config(search_space={"aggregator": {"memb": {"reg_weight": {"choices": [0.0, 0.01]}}}})

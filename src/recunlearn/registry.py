@@ -172,5 +172,5 @@ register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="UltraR
 # beyond the paper (docs/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
 # numbers fitted full-batch, for an unlearning request that costs about one sub-model's retraining
 register_aggregator("memb", "recunlearn.aggregate:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
-                    search_space={"reg_weight": {"choices": [0.0, 1.0e-4, 1.0e-2]},
+                    search_space={"reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]},  # 1e-5: the config's
                                   "triples": {"choices": [5000, 20000, 80000]}})

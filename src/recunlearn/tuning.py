@@ -204,7 +204,15 @@ def check_tuning(config: dict, schema: dict) -> None:
                                          f"the choices {spec['choices']}")
     for aggregator, entry in AGGREGATORS.items():
         if entry.trained:
-            space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
+            space = space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
+            if not config.get("tuning", {}).get("enabled"):
+                continue
+            own = config.get("aggregation", {})
+            for key, spec in space.items():  # the first trial is the config's own aggregation settings
+                if "choices" in spec and key in own and own[key] not in spec["choices"]:
+                    raise SpaceError(f"'tuning.search_space.aggregator.{aggregator}.{key}': the config's own {key} "
+                                     f"(aggregation.{key}: {own[key]!r}), which the first trial tries, is not among "
+                                     f"the choices {spec['choices']}")
 
 
 # ---------------------------------------------------------------------------- the search (Optuna)
