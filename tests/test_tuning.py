@@ -289,7 +289,10 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
 
     cfg = {**TINY_CONFIG, "training": {**TINY_CONFIG["training"], "seeds": [2022, 2023]},
            "tuning": {"enabled": True, "trials": 3, "max_epochs": 3, "shards": 1},
-           "sharding": {**TINY_CONFIG["sharding"], "shard_jobs": "per_partition"}}
+           "sharding": {**TINY_CONFIG["sharding"], "shard_jobs": "per_partition"},
+           # tuning is what is tested: the forgetting check, user deletion and RecEraser-fast run untuned elsewhere
+           "unlearning": {**TINY_CONFIG["unlearning"], "methods": ["RecEraser"]},
+           "forgetting": {"enabled": False}, "user_unlearning": {"enabled": False}}
     conf = workdir / "tuned.yaml"
     conf.write_text(yaml.safe_dump(cfg))
     run_snakemake(workdir, "--configfile", str(conf))
