@@ -299,3 +299,45 @@ def test_static_agg_trains_to_the_same_bits_with_its_cached_positive_scores(loss
         runs.append(model.logits.detach().clone())
     assert not torch.equal(runs[0], torch.zeros_like(runs[0]))
     assert torch.equal(runs[0], runs[1])
+
+
+def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
+    """aggregate.softmax equals torch.softmax; unlike it (over K = 10 sub-models of 3,000 users: forward over a
+    non-last dim, backward over any), its values and gradients do not depend on the number of CPU threads."""
+    from recunlearn.aggregate import softmax
+
+    previous, out = torch.get_num_threads(), {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            g = torch.Generator().manual_seed(1)
+            x = torch.randn(10, 3000, generator=g, requires_grad=True)
+            y = softmax(x, dim=0)
+            (y * torch.randn(10, 3000, generator=g)).sum().backward()
+            out[threads] = (y.detach(), x.grad)
+            assert torch.allclose(y, torch.softmax(x, dim=0), atol=1e-6)
+            assert torch.allclose(softmax(x.T, dim=-1), torch.softmax(x.T, dim=-1), atol=1e-6)
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(out[1][0], out[2][0]) and torch.equal(out[1][1], out[2][1])
+
+
+@pytest.mark.parametrize("aggregator", ["att", "memb"])
+def test_aggregators_train_to_the_same_bits_at_one_and_two_threads(aggregator):
+    """Same seed and data at 1 and at 2 CPU threads: the same aggregator, bit for bit (the base models are too)."""
+    from recunlearn.partition import random_partition
+
+    train, valid = planted(n_users=3000, n_items=400, per_user=12)
+    shard, _ = random_partition(train, 10, 0)
+    g = torch.Generator().manual_seed(1)
+    p, q = torch.randn(10, train.n_users, 16, generator=g), torch.randn(10, train.n_items, 16, generator=g)
+    previous, states = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            _, agg, _ = train_aggregator(aggregator, "BPR", {}, {"max_epochs": 2, "triples": 2000}, p, q, train, valid,
+                                         3, "cpu", aggregator, shard=shard)
+            states.append(agg.state_dict())
+    finally:
+        torch.set_num_threads(previous)
+    assert all(torch.equal(x, y) for x, y in zip(states[0].values(), states[1].values()))
