@@ -23,7 +23,6 @@ every trainer alike (Retrain, sub-models, aggregators), for the ml-1m-sized data
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import sys
 import time
@@ -47,6 +46,7 @@ ML1M_SIZED = {"n_users": 6040, "n_items": 3706, "n_communities": 64, "mean_inter
 
 
 def prepare_dataset(name: str, config: dict, out: Path) -> dict:
+    from recunlearn.artefacts import file_sha256
     from recunlearn.data import prepare
     from recunlearn.synthetic import write_synthetic
 
@@ -68,7 +68,7 @@ def prepare_dataset(name: str, config: dict, out: Path) -> dict:
             for src, (path, _) in zip(entry["sources"], files):
                 if not Path(path).exists():
                     sys.exit(f"{path} is missing: {entry.get('description', name)}")
-                if "sha256" in src and hashlib.sha256(Path(path).read_bytes()).hexdigest() != src["sha256"]:
+                if "sha256" in src and file_sha256(path) != src["sha256"]:
                     sys.exit(f"{path}: sha256 differs from the config's registry entry {name} ({src['sha256']})")
             prepare(entry["format"], files, data_dir, config["split"], name=name)
         else:
