@@ -322,9 +322,10 @@ def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
     assert torch.equal(out[1][0], out[2][0]) and torch.equal(out[1][1], out[2][1])
 
 
-@pytest.mark.parametrize("aggregator", ["att", "memb"])
+@pytest.mark.parametrize("aggregator", ["static", "att", "memb"])
 def test_aggregators_train_to_the_same_bits_at_one_and_two_threads(aggregator):
-    """Same seed and data at 1 and at 2 CPU threads: the same aggregator, bit for bit (the base models are too)."""
+    """Same seed and data at 1 and at 2 CPU threads: the same aggregator, bit for bit, and the same validation
+    history (the base models are too)."""
     from recunlearn.partition import random_partition
 
     train, valid = planted(n_users=3000, n_items=400, per_user=12)
@@ -335,9 +336,58 @@ def test_aggregators_train_to_the_same_bits_at_one_and_two_threads(aggregator):
     try:
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            _, agg, _ = train_aggregator(aggregator, "BPR", {}, {"max_epochs": 2, "triples": 2000}, p, q, train, valid,
-                                         3, "cpu", aggregator, shard=shard)
-            states.append(agg.state_dict())
+            _, agg, res = train_aggregator(aggregator, "BPR", {}, {"max_epochs": 2, "triples": 2000}, p, q, train,
+                                           valid, 3, "cpu", aggregator, shard=shard)
+            states.append((agg.state_dict(), [h["valid_recall@10"] for h in res.history]))
     finally:
         torch.set_num_threads(previous)
-    assert all(torch.equal(x, y) for x, y in zip(states[0].values(), states[1].values()))
+    assert all(torch.equal(x, y) for x, y in zip(states[0][0].values(), states[1][0].values()))
+    assert states[0][1] == states[1][1]
+
+
+def _informative(m=40, n=30, d=4, k=4, seed=0):
+    """Interactions drawn from one low-rank truth; sub-model 0 is the truth, the others ever noisier copies."""
+    g = torch.Generator().manual_seed(seed)
+    p, q = torch.randn(m, d, generator=g), torch.randn(n, d, generator=g)
+    top = torch.topk(p @ q.T + 0.5 * torch.randn(m, n, generator=g), 8, dim=1).indices.numpy()
+    users, items = np.repeat(np.arange(m), 8), top.reshape(-1)
+    label = np.tile(np.array([0, 0, 0, 0, 0, 0, 1, 1]), m)
+    train = Interactions(users[label == 0], items[label == 0], m, n)
+    valid = Interactions(users[label == 1], items[label == 1], m, n)
+    sub_p = torch.stack([p + 1.5 * i * torch.randn(m, d, generator=g) for i in range(k)])
+    sub_q = torch.stack([q + 1.5 * i * torch.randn(n, d, generator=g) for i in range(k)])
+    return sub_p, sub_q, train, valid
+
+
+@pytest.mark.parametrize("model", ["BPR", "WMF"])
+def test_static_agg_fit_through_its_score_table_equals_the_embedding_path(model, monkeypatch):
+    """With the score table, StaticAgg trains and validates on w . (K frozen scores) read from it; without it (past
+    STATIC_SCORES_MAX) on the sub-models' embedding rows and the concatenated embeddings' dot product. Both give the
+    same validation history and best epoch, and the same weights up to float rounding."""
+    import recunlearn.aggregate as agg_mod
+
+    sub_p, sub_q, train, valid = _informative()
+    agg = {"lr": 0.5, "max_epochs": 8, "patience": 8, "batch_size": 16}
+    base = {"batch_size": 8} if model == "WMF" else {}
+    runs = []
+    for table in (1 << 28, 0):
+        monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", table)
+        _, fitted, res = train_aggregator("static", model, base, agg, sub_p, sub_q, train, valid, 0, "cpu", "t")
+        assert (fitted._table() is None) == (table == 0)
+        runs.append(([h["valid_recall@10"] for h in res.history], res.best_epoch, fitted.weights().detach()))
+    (recalls, best, w), (recalls_rows, best_rows, w_rows) = runs
+    assert len(set(recalls)) > 1 and best > 0 and w[0] > 0.5  # it learns: sub-model 0, the truth, gains weight
+    assert recalls == recalls_rows and best == best_rows
+    assert torch.allclose(w, w_rows, rtol=1e-5, atol=1e-7)
+
+
+def test_static_agg_validation_scorer_reads_the_score_table():
+    """Its validation scores are w . the K sub-models' scores, as the concatenated embeddings' dot product gives."""
+    sub_p, sub_q, train, _ = _informative()
+    model = build("static", sub_p, sub_q, AggregatorConfig(), train, "bpr")
+    model.logits.data = torch.tensor([0.3, -0.2, 0.5, 0.0])
+    users = torch.tensor([5, 0, 39, 7])
+    p, q = model.embeddings()
+    assert torch.allclose(model.validation_scorer()(users), p[users] @ q.T, rtol=1e-5, atol=1e-5)
+    naive = sum(model.weights()[i] * sub_p[i, users] @ sub_q[i].T for i in range(4))
+    assert torch.allclose(model.validation_scorer()(users), naive, rtol=1e-5, atol=1e-5)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Interactions
-from .losses import bpr_loss, wmf_efficient_loss
+from .losses import bpr_loss, wmf_efficient_loss, wmf_positive_term
 from .models import ModelConfig
 from .models.base import Recommender
 from .registry import AGGREGATORS, lookup, resolve
@@ -31,8 +31,9 @@ from .registry import AGGREGATORS, lookup, resolve
 # a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
 # most this many entries per training pair (both ways give the same loss; the matrix is a single matmul)
 SCORE_MATRIX_PER_PAIR = 32
-# StaticAgg precomputes every sub-model's score of every (user, item) when there are at most this many
-STATIC_SCORES_MAX = 1 << 26
+# StaticAgg precomputes every sub-model's score of every (user, item), K x M x N float32 numbers, when there are at
+# most this many: 1 GiB (ml-1m at K = 10: 224 M; past it, it scores pairs from the sub-models' embedding rows)
+STATIC_SCORES_MAX = 1 << 28
 
 
 def softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -139,7 +140,12 @@ class MeanAgg(_Aggregator):
 
 
 class StaticAgg(_Aggregator):
-    """GraphEraser: one learned non-negative weight per sub-model, summing to 1 (a softmax of K logits)."""
+    """GraphEraser: one learned non-negative weight per sub-model, summing to 1 (a softmax of K logits).
+
+    Its K sub-models are frozen, so every score it needs is w . (K frozen scores): those of every (user, item) are
+    computed once (one bmm) when they fit in STATIC_SCORES_MAX, and training, like validation after each epoch, only
+    weighs them; past that size, the training interactions' scores are computed once and the negatives' from the
+    sub-models' embedding rows. WMF's loss needs, per user, only the K x K numbers of ``_user_quadratic``."""
 
     def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, **kwargs):
         super().__init__(sub_p, sub_q, cfg, train, **kwargs)
@@ -163,18 +169,14 @@ class StaticAgg(_Aggregator):
 
     def calculate_loss(self, batch) -> torch.Tensor:
         if self.loss_kind != "bpr":
-            # the item side [q_v^1, ..., q_v^K] is frozen (w weighs the users): its Gram matrix is computed once, and
-            # a positive's score is w . its K frozen sub-model scores
+            # eq. (3.9) with y_uv = w . (K frozen scores): the positives' part from their cached scores, the missing
+            # data's c0 sum_u p_u^T G p_u (p_u = [w_1 p_u^1, ..., w_K p_u^K]) as c0 w^T (sum_u a_u) w
             users, rows, items = batch
-            if not hasattr(self, "_items_gram"):
-                with torch.no_grad():
-                    q = self.items(self.active_items)
-                    self._items_gram = (q, torch.mm(q.T, q))
-            q, gram = self._items_gram
             with torch.no_grad():
                 s_pos = self._positive_scores(users[rows], items)  # [P, K]
-            return wmf_efficient_loss(self.aggregated_users(users), q, rows, self.item_position[items], self.c0,
-                                      q_gram=gram, y_pos=s_pos @ self.weights())
+                a = self._user_quadratic().index_select(0, users).sum(0)  # [K, K]
+            w = self.weights()
+            return wmf_positive_term(s_pos @ w, self.c0) + self.c0 * (w @ a @ w)
         # y_uv = sum_i w_i (p_u^i . q_v^i): the K frozen scores of each pair need no gradient, only w does
         users, pos, neg = batch
         with torch.no_grad():
@@ -182,15 +184,56 @@ class StaticAgg(_Aggregator):
         w = self.weights()
         return bpr_loss(s_pos @ w, s_neg @ w)
 
-    def _positive_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """``_submodel_scores`` of pairs that are mostly training interactions: those of every training interaction
-        are computed once, in chunks, by the same arithmetic (so the same bits), and looked up; other pairs are
-        scored directly. Without a full score table this halves a BPR epoch's embedding gathers and removes a WMF
-        epoch's: the positives never change between epochs, only the negatives do."""
+    def validation_scorer(self):
+        """w . the K frozen scores, read from the score table (K multiply-adds per (user, item) instead of K d for
+        the concatenated embeddings' dot product; the same scores up to float rounding); past STATIC_SCORES_MAX,
+        the embeddings' dot product."""
+        table = self._table()
+        if table is None:
+            return super().validation_scorer()
+        weighted = []  # [M, N], computed at the first call: validation scores nearly every user
+
+        def score(users: torch.Tensor) -> torch.Tensor:
+            if not weighted:
+                weighted.append((table @ self.weights().detach()).view(self.n_users, self.n_items))
+            return weighted[0].index_select(0, users)
+
+        return score
+
+    def _user_quadratic(self) -> torch.Tensor:
+        """a [M, K, K], a_u[i, j] = p_u^i . (G_ij p_u^j) with G = [q^1 .. q^K]^T [q^1 .. q^K] over the training
+        set's items (blocks G_ij [d, d]), computed once: sum_u p_u^T G p_u = w^T (sum_u a_u) w for the weighted
+        p_u = [w_1 p_u^1, ..., w_K p_u^K] of ``users``."""
+        if not hasattr(self, "_quadratic"):
+            with torch.no_grad():
+                q = self.items(self.active_items)  # [N_active, K d]
+                gram = torch.mm(q.T, q).view(self.k, self.dim, self.k, self.dim)
+                p = self.sub_p.transpose(0, 1)  # [M, K, d]
+                a = self.sub_p.new_empty((self.n_users, self.k, self.k))
+                for i in range(self.k):
+                    g_i = (self.sub_p[i] @ gram[i].reshape(self.dim, -1)).view(self.n_users, self.k, self.dim)
+                    a[:, i] = (g_i * p).sum(-1)
+                self._quadratic = a
+        return self._quadratic
+
+    def _table(self) -> torch.Tensor | None:
+        """Every sub-model's score of every (user, item), [M * N, K] (a pair's K scores side by side, for the
+        batches' gathers), computed once; None past STATIC_SCORES_MAX."""
         if not hasattr(self, "_scores"):
-            self._submodel_scores(users[:0], items[:0])  # decides: the full score table, or embedding rows
-        if self._scores is not None:
-            return self._scores.index_select(0, users * self.n_items + items)
+            k, m, n = self.k, self.n_users, self.n_items
+            self._scores = (torch.bmm(self.sub_p, self.sub_q.transpose(1, 2)).reshape(k, m * n).T.contiguous()
+                            if k * m * n <= STATIC_SCORES_MAX else None)
+            if self._scores is None:
+                self._rows = (self.sub_p.transpose(0, 1).contiguous(), self.sub_q.transpose(0, 1).contiguous())
+        return self._scores
+
+    def _positive_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``_submodel_scores`` of pairs that are mostly training interactions: from the score table when there is
+        one, else those of every training interaction are computed once, in chunks, by the same arithmetic (so the
+        same bits), and looked up, and other pairs are scored directly. Without a score table this halves a BPR
+        epoch's embedding gathers and removes a WMF epoch's: the positives never change between epochs."""
+        if self._table() is not None:
+            return self._submodel_scores(users, items)
         if not hasattr(self, "_pos_keys"):
             keys = self.train_user * self.n_items + self.train_item
             keys, order = torch.sort(keys)
@@ -211,16 +254,11 @@ class StaticAgg(_Aggregator):
         return out
 
     def _submodel_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """p_u^i . q_v^i of every pair and sub-model, [B, K]: gathered from all K x M x N scores, computed once,
-        when they fit in STATIC_SCORES_MAX entries (ml-100k: 16M), else from the pairs' embedding rows."""
-        if not hasattr(self, "_scores"):
-            k, m, n = self.k, self.n_users, self.n_items
-            self._scores = (torch.bmm(self.sub_p, self.sub_q.transpose(1, 2)).reshape(k, m * n).T.contiguous()
-                            if k * m * n <= STATIC_SCORES_MAX else None)  # [M * N, K]
-            if self._scores is None:
-                self._rows = (self.sub_p.transpose(0, 1).contiguous(), self.sub_q.transpose(0, 1).contiguous())
-        if self._scores is not None:
-            return self._scores.index_select(0, users * self.n_items + items)
+        """p_u^i . q_v^i of every pair and sub-model, [B, K]: read from the score table, or past its size from the
+        pairs' embedding rows."""
+        table = self._table()
+        if table is not None:
+            return table.index_select(0, users * self.n_items + items)
         p_rows, q_rows = self._rows  # [M, K, d], [N, K, d]: gathering whole rows is faster than [:, idx]
         return (p_rows.index_select(0, users) * q_rows.index_select(0, items)).sum(-1)
 

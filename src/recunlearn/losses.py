@@ -2,7 +2,8 @@
 
 - ``bpr_loss``: mean of softplus(neg - pos) = -ln sigma(pos - neg), numerically stable;
 - ``l2``: squared L2 of the given rows divided by the batch size (the regulariser on "ego" rows);
-- ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (docs/method.md, section 4);
+- ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (docs/method.md, section 4), and
+  ``wmf_positive_term``, its positives' part;
 - ``wmf_naive_loss``: the all-pairs weighted squared loss it equals up to a constant (for tests).
 """
 
@@ -37,9 +38,14 @@ def wmf_efficient_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: tor
     """
     if y_pos is None:
         y_pos = (p_batch[pos_rows] * q_all[pos_items]).sum(-1)
-    positive = ((1.0 - c0) * y_pos.pow(2) - 2.0 * y_pos).sum()
+    positive = wmf_positive_term(y_pos, c0)
     missing = c0 * (torch.mm(p_batch.T, p_batch) * (torch.mm(q_all.T, q_all) if q_gram is None else q_gram)).sum()
     return positive + missing
+
+
+def wmf_positive_term(y_pos: torch.Tensor, c0: float) -> torch.Tensor:
+    """The positives' part of eq. (3.9): sum over the batch's positives of (1 - c0) y_uv^2 - 2 y_uv."""
+    return ((1.0 - c0) * y_pos.pow(2) - 2.0 * y_pos).sum()
 
 
 def wmf_naive_loss(p_batch: torch.Tensor, q_all: torch.Tensor, pos_rows: torch.Tensor, pos_items: torch.Tensor,

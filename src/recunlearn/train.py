@@ -17,7 +17,7 @@ import torch
 
 from . import optim
 from .data import Interactions, check_ids
-from .metrics import embedding_scorer, evaluate
+from .metrics import evaluate
 from .models import ModelConfig, model_class
 from .models.hparams import OPTIMIZERS
 from .models.base import Recommender
@@ -176,8 +176,7 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         nonlocal best, best_epoch, best_state, stale
         model.eval()
         with torch.no_grad():
-            p, q = model.embeddings()
-            recall = evaluate(embedding_scorer(p, q), valid, [train], [10], device=device)[("Recall", 10)]
+            recall = evaluate(model.validation_scorer(), valid, [train], [10], device=device)[("Recall", 10)]
         elapsed = time.perf_counter() - t0
         history.append({"epoch": epoch, "loss": loss, "valid_recall@10": recall, "seconds": elapsed})
         improved = recall > best

@@ -5,7 +5,9 @@ interaction set it is trained on (LightGCN builds its graph from it, WMF its ite
 - ``input_type``: ``"pairs"`` (batches of users, positives, sampled negatives) or ``"users"`` (user batches);
 - ``calculate_loss(batch) -> Tensor``: the scalar training loss of one batch;
 - ``embeddings() -> (P [n_users, d], Q [n_items, d])``: final embeddings; scores are P @ Q.T;
-- ``full_sort_predict(users) -> [B, n_items]``.
+- ``full_sort_predict(users) -> [B, n_items]``;
+- ``validation_scorer()``: the scorer the trainer validates with after each epoch (``embeddings()``' dot products
+  unless a model has a cheaper way to the same scores).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Recommender(nn.Module):
     def full_sort_predict(self, users: torch.Tensor) -> torch.Tensor:
         p, q = self.embeddings()
         return p[users] @ q.T
+
+    def validation_scorer(self):
+        """``users -> [B, n_items]`` scores for the trainer's validation after each epoch: P[users] @ Q.T."""
+        from ..metrics import embedding_scorer
+
+        return embedding_scorer(*self.embeddings())
 
     def __str__(self) -> str:
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)
