@@ -281,3 +281,22 @@ def test_auto_spreads_local_jobs_over_several_gpus(monkeypatch):
     assert resolve_device("auto") == torch.device("cuda:1")  # the first of the freest
     free[2] = 12 << 30
     assert resolve_device("auto") == torch.device("cuda:2")
+
+
+def test_seeding_turns_deterministic_algorithms_on_without_loading_the_compiler():
+    """seed_everything sets torch's deterministic flag on the CPU (off for CUDA) as torch.use_deterministic_algorithms
+    does, without importing torch._inductor (seconds per job process); with the compiler loaded, its flag follows."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from recunlearn.train import seed_everything\n"
+            "seed_everything(0)\n"
+            "on, loaded = torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules\n"
+            "seed_everything(0, 'cuda')\n"
+            "off = not torch.are_deterministic_algorithms_enabled()\n"
+            "import torch._inductor.config as c\n"
+            "seed_everything(0)\n"
+            "print(on, loaded, off, c.deterministic)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False", "True", "True"]

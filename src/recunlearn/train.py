@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -104,13 +105,24 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
+def deterministic_algorithms(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)`` without its import of torch's compiler stack (``torch._inductor``,
+    ~2 s per process on 2 cores), which it loads only to set the same flag for compiled code: nothing here is
+    compiled. When the compiler is already loaded its flag is set too, as torch's own function does."""
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None or not hasattr(torch._C, "_set_deterministic_algorithms"):
+        torch.use_deterministic_algorithms(mode)
+        return
+    torch._C._set_deterministic_algorithms(mode)
+
+
 def seed_everything(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
     """Seed torch, and on the CPU turn on torch's deterministic algorithms: with more than one thread the backward
     of advanced indexing (``x[idx]``, an ``index_put_`` that accumulates) otherwise adds in an order that changes
     from run to run, and two runs of one configuration drift apart (seen on MovieLens-100K at 2 threads). On one
     thread both give the same bits. On CUDA the flag is left off: some CUDA kernels have no deterministic version
     and would raise, and identical runs are promised on the CPU only."""
-    torch.use_deterministic_algorithms(torch.device(device).type == "cpu")
+    deterministic_algorithms(torch.device(device).type == "cpu")
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
