@@ -69,3 +69,24 @@ def test_submodel_hyperparameters_override_retrains():
               "sharding": {"submodel_hyperparameters": {"LightGCN": {"batch_size": 1024}}}}
     assert submodel_hyperparameters(config, "d", "LightGCN") == {"batch_size": 1024, "lr": 0.01}
     assert submodel_hyperparameters(config, "d", "BPR") == {}
+
+
+def test_the_dense_pair_table_draws_the_same_negatives_as_binary_search(monkeypatch):
+    """The sampler answers "is this pair a training interaction?" from a dense bit-table when the id space is small
+    enough, else by binary search in the sorted keys: the same answers, so the same seeded negatives, none of them
+    a positive."""
+    import recunlearn.sampling as sampling
+
+    rng = np.random.default_rng(0)
+    pairs = np.unique(np.stack([rng.integers(0, 30, 400), rng.integers(0, 25, 400)], 1), axis=0)
+    x = Interactions(pairs[:, 0], pairs[:, 1], 30, 25)
+    runs = []
+    for limit in (1 << 28, 0):
+        monkeypatch.setattr(sampling, "DENSE_PAIRS_MAX", limit)
+        sampler = NegativeSampler(x)
+        assert (sampler.dense is None) == (limit == 0)
+        runs.append(draw(pair_batches, x, seed=3)[2])
+    assert torch.equal(runs[0], runs[1])
+    positives = set(zip(x.user.tolist(), x.item.tolist()))
+    users, _, neg = draw(pair_batches, x, seed=3)
+    assert not any((u, v) in positives for u, v in zip(users.tolist(), neg.tolist()))

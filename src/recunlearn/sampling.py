@@ -7,6 +7,10 @@ import torch
 
 from .data import Interactions
 
+# the sampler looks a (user, item) pair up in a dense bit-table of the training pairs when the id space holds at
+# most this many pairs (ml-1m: 22 M, 22 MB), else by binary search in the sorted pair keys (the same answers)
+DENSE_PAIRS_MAX = 1 << 28
+
 
 class NegativeSampler:
     """Uniform negatives: items of the (sub-)dataset the user has no training interaction with.
@@ -20,19 +24,27 @@ class NegativeSampler:
         self.n_items = train.n_items
         self.keys = torch.from_numpy(np.unique(train.user * train.n_items + train.item))
         self.active = torch.from_numpy(np.unique(train.item))
+        self.dense = None
+        if train.n_users * train.n_items <= DENSE_PAIRS_MAX:
+            self.dense = torch.zeros(train.n_users * train.n_items, dtype=torch.bool)
+            self.dense[self.keys] = True
         counts = np.bincount(train.user, minlength=train.n_users)
         if len(self.active) and counts.max(initial=0) >= len(self.active):
             full = int(np.flatnonzero(counts >= len(self.active))[0])
             raise ValueError(f"user {full} interacted with every item of the training set: no negative to sample")
 
+    def is_positive(self, key: torch.Tensor) -> torch.Tensor:
+        """Whether each pair key (user * n_items + item) is a training interaction."""
+        if self.dense is not None:
+            return self.dense[key]
+        pos = torch.searchsorted(self.keys, key).clamp(max=max(len(self.keys) - 1, 0))
+        return self.keys[pos] == key if len(self.keys) else torch.zeros_like(key, dtype=torch.bool)
+
     def sample(self, users: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         neg = self.active[torch.randint(len(self.active), (len(users),), generator=generator)]
         todo = torch.arange(len(users))
         while len(todo):
-            key = users[todo] * self.n_items + neg[todo]
-            pos = torch.searchsorted(self.keys, key).clamp(max=len(self.keys) - 1)
-            clash = self.keys[pos] == key
-            todo = todo[clash]
+            todo = todo[self.is_positive(users[todo] * self.n_items + neg[todo])]
             if len(todo):
                 neg[todo] = self.active[torch.randint(len(self.active), (len(todo),), generator=generator)]
         return neg
