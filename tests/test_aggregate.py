@@ -86,6 +86,83 @@ def test_memb_agg_weights_standardised_scores_by_shard_membership():
     assert torch.allclose(agg.full_sort_predict(torch.arange(M)), want, atol=1e-4)
 
 
+def test_refit_users_minimises_each_users_weighted_squares_over_its_shards_items():
+    """refit_users by hand: for sub-model i and user u, the p minimising sum_{v in V_i} c_uv (r_uv - p . q_v^i)^2 +
+    lambda_i |p|^2 (c = 1 on the user's training items, c0 elsewhere; V_i the items of shard i; lambda_i = reg x the
+    mean squared coordinate sum_{v in V_i} q_v^2 / D), in float64."""
+    from recunlearn.aggregate import refit_users
+
+    p, q = subs()
+    train = data()
+    shard = (train.user * 3 + train.item) % K
+    c0, reg = 0.3, 0.5
+    got = refit_users(q, train, shard, c0, reg)
+    r = np.zeros((M, N))
+    r[train.user, train.item] = 1
+    for i in range(K):
+        held = np.unique(train.item[shard == i])
+        qi = q[i].double().numpy()[held]  # [|V_i|, D]
+        for u in range(M):
+            c = np.where(r[u, held] > 0, 1.0, c0)
+            a = (qi * c[:, None]).T @ qi + reg * (qi ** 2).sum() / D * np.eye(D)
+            want = np.linalg.solve(a, (qi * (c * r[u, held])[:, None]).sum(0))
+            assert np.allclose(got[i, u].numpy(), want, atol=1e-4), (i, u)
+    assert got.shape == (K, M, D)
+
+
+def test_refit_users_after_a_request_solves_only_what_changed_and_gives_the_same_bits(monkeypatch):
+    """The re-fit after a deletion and one retrained sub-model reuses the last re-fit's rows whose inputs did not
+    change: bit for bit the re-fit from nothing, and far fewer systems solved."""
+    from recunlearn import aggregate
+    from recunlearn.partition import random_partition
+
+    train, _ = planted(n_users=400, n_items=120, per_user=15)
+    shard, _ = random_partition(train, K, 0)
+    g = torch.Generator().manual_seed(3)
+    q = torch.randn(K, train.n_items, D, generator=g)
+    aggregate.refit_users(q, train, shard, 0.2, 2.0)  # the state before the request
+    gone = np.flatnonzero(train.user == 7)[:3]  # three interactions of user 7
+    keep = np.setdiff1d(np.arange(len(train)), gone)
+    reduced = Interactions(train.user[keep], train.item[keep], train.n_users, train.n_items)
+    retrained = int(shard[gone[0]])
+    q2 = q.clone()
+    q2[retrained] = torch.randn(train.n_items, D, generator=g)
+    solved = []
+    real = aggregate._solve_rows
+    monkeypatch.setattr(aggregate, "_solve_rows", lambda *a: solved.append(len(a[3])) or real(*a))
+    again = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0)
+    assert sum(solved) < 2 * train.n_users  # the retrained sub-model's users, and user 7 in the others
+    solved.clear()
+    fresh = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0, reuse=False)
+    assert sum(solved) == K * train.n_users
+    assert torch.equal(again, fresh)
+
+
+def test_refit_agg_is_membership_aggregation_of_the_refitted_raw_scores():
+    """RefitAgg = MembAgg over refit_users' vectors, on the raw scores over their root mean square; refit_reg > 0
+    and the shards are needed."""
+    from recunlearn.aggregate import refit_users
+
+    p, q = subs()
+    train = data()
+    shard = (train.user + train.item) % K
+    agg = build("refit", p, q, AggregatorConfig(refit_reg=2.0), train, "wmf", shard=shard, c0=0.2)
+    with torch.no_grad():
+        agg.alpha.fill_(0.7), agg.beta.fill_(1.3), agg.log_scale.fill_(0.2), agg.bias.copy_(torch.arange(K) / 10)
+    memb = build("memb", refit_users(q, train, shard, 0.2, 2.0), q, AggregatorConfig(), train, "wmf", shard=shard)
+    w = torch.softmax(0.7 * memb.log_a + torch.arange(K) / 10, dim=1)  # [M, K], the shares' logs as MembAgg's
+    m = torch.exp(1.3 * memb.log_b)  # [N, K]
+    raw = torch.einsum("kmd,knd->kmn", memb.sub_p, q)
+    raw = raw / raw.pow(2).mean().sqrt()  # one scale for all: the scores' root mean square
+    want = torch.exp(torch.tensor(0.2)) * torch.einsum("mk,nk,kmn->mn", w, m, raw)
+    assert torch.allclose(agg.full_sort_predict(torch.arange(M)), want, atol=1e-4)
+    assert torch.equal(agg.mu, torch.zeros(K, M)) and len(agg.sigma.unique()) == 1
+    with pytest.raises(ValueError, match="refit_reg 0.0: expected a number > 0"):
+        build("refit", p, q, AggregatorConfig(refit_reg=0.0), train, "wmf", shard=shard)
+    with pytest.raises(ValueError, match="needs each training interaction's shard"):
+        build("refit", p, q, AggregatorConfig(), train, "wmf")
+
+
 def test_memb_agg_solve_lowers_its_loss_and_is_deterministic_at_two_threads():
     from recunlearn.partition import random_partition
 
@@ -322,7 +399,7 @@ def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
     assert torch.equal(out[1][0], out[2][0]) and torch.equal(out[1][1], out[2][1])
 
 
-@pytest.mark.parametrize("aggregator", ["static", "att", "memb"])
+@pytest.mark.parametrize("aggregator", ["static", "att", "memb", "refit"])
 def test_aggregators_train_to_the_same_bits_at_one_and_two_threads(aggregator):
     """Same seed and data at 1 and at 2 CPU threads: the same aggregator, bit for bit, and the same validation
     history (the base models are too)."""

@@ -52,7 +52,9 @@ def test_base_model_training_steps_stay_on_the_device(name, step):
 # AttAgg's BPR batch aggregates each distinct user and item once (torch.unique): a data-dependent shape, which the
 # meta backend cannot compute
 NO_META = {("att", "bpr"): "torch.unique has no meta kernel",
-           ("memb", "bpr"): "torch.unique has no meta kernel (MembAgg trains by its solve, on the sub-models' device)"}
+           ("memb", "bpr"): "torch.unique has no meta kernel (MembAgg trains by its solve, on the sub-models' device)",
+           **{("refit", loss): "sparse CSR products and linalg.solve have no meta kernels (RefitAgg re-fits and solves "
+                               "once, on the sub-models' device)" for loss in ("bpr", "wmf")}}
 
 
 @pytest.mark.parametrize("loss", ["bpr", "wmf"])

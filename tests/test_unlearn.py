@@ -59,7 +59,7 @@ def test_unlearned_shard_is_bit_identical_to_training_from_scratch(sharded):
 
 
 @pytest.mark.parametrize("mode,kind", [("batch", "att"), ("sequential", "att"), ("sequential", "static"),
-                                       ("sequential", "memb"), ("batch", "group")])
+                                       ("sequential", "memb"), ("sequential", "refit"), ("batch", "group")])
 def test_unlearned_aggregator_is_bit_identical_to_training_from_scratch(sharded, mode, kind):
     """The served aggregator after unlearning equals one trained from scratch on the reduced training set over the
     served sub-models, with the same seed: nothing of the deleted interactions survives in its parameters."""

@@ -15,6 +15,8 @@ Mean and Static are exact as a dot product of concatenated embeddings: [w_1 P_1,
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +67,9 @@ class AggregatorConfig(ModelConfig):
     # MembAgg (beyond the paper): its K + 3 numbers are fitted full-batch by L-BFGS on this many seeded BPR triples
     triples: int = 20000
     lbfgs_iterations: int = 100
+    # RefitAgg (beyond the paper): the ridge of its users' re-fit, relative to the items' scale (``refit_users``;
+    # chosen on ml-100k validation, docs/frontier.md)
+    refit_reg: float = 2.0
 
 
 class _Aggregator(Recommender):
@@ -312,6 +317,7 @@ class MembAgg(_Aggregator):
     items' mean and covariance). The score is a dot product of K (d + 1)-wide embeddings."""
 
     EPS = 1e-3
+    standardised = True  # False: the raw scores over one scale for all (mu = 0, sigma their RMS), as RefitAgg's
 
     def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, shard=None, **kwargs):
         super().__init__(sub_p, sub_q, cfg, train, **kwargs)
@@ -326,13 +332,20 @@ class MembAgg(_Aggregator):
         dtype = self.sub_p.dtype
         self.register_buffer("log_a", torch.from_numpy(np.log(share_u + self.EPS)).to(dtype))
         self.register_buffer("log_b", torch.from_numpy(np.log(share_i + self.EPS)).to(dtype))
-        q = self.sub_q
-        qbar = q.mean(1)  # [K, d]
-        centred = q - qbar[:, None]
-        cov = torch.einsum("knd,kne->kde", centred, centred) / q.shape[1]
-        self.register_buffer("mu", torch.einsum("kmd,kd->km", self.sub_p, qbar), persistent=False)
-        self.register_buffer("sigma", torch.einsum("kmd,kde,kme->km", self.sub_p, cov, self.sub_p)
-                             .clamp_min(1e-12).sqrt(), persistent=False)
+        if self.standardised:
+            q = self.sub_q
+            qbar = q.mean(1)  # [K, d]
+            centred = q - qbar[:, None]
+            cov = torch.einsum("knd,kne->kde", centred, centred) / q.shape[1]
+            mu = torch.einsum("kmd,kd->km", self.sub_p, qbar)
+            sigma = torch.einsum("kmd,kde,kme->km", self.sub_p, cov, self.sub_p).clamp_min(1e-12).sqrt()
+        else:  # one scale for every score: their root mean square over all K x M x N, from the items' Gram matrices
+            gram = torch.einsum("knd,kne->kde", self.sub_q, self.sub_q) / self.sub_q.shape[1]
+            mean_square = torch.einsum("kmd,kde,kme->", self.sub_p, gram, self.sub_p) / (k * self.n_users)
+            rms = mean_square.clamp_min(1e-12).sqrt()
+            mu, sigma = torch.zeros(k, self.n_users, dtype=dtype), rms.expand(k, self.n_users).contiguous()
+        self.register_buffer("mu", mu.to(self.sub_p.device), persistent=False)
+        self.register_buffer("sigma", sigma.to(self.sub_p.device), persistent=False)
         self.alpha, self.beta = nn.Parameter(torch.ones(())), nn.Parameter(torch.ones(()))
         self.log_scale, self.bias = nn.Parameter(torch.zeros(())), nn.Parameter(torch.zeros(k))
         self._train = train
@@ -387,6 +400,107 @@ class MembAgg(_Aggregator):
 
         opt.step(closure)
         return int(opt.state[self.alpha].get("n_iter", 0))  # L-BFGS keeps its state on its first parameter
+
+
+# the last re-fit of each sub-model position i in this process (CPU only): {i: (key, the (user, item) pairs of the
+# profiles within V_i, its [M, d] vectors)}. A sequential request changes one shard's sub-model and one user's
+# profile, so the next re-fit solves only the rows whose inputs changed (refit_users).
+_REFIT_CACHE: dict[int, tuple] = {}
+
+
+def _solve_rows(q: torch.Tensor, users: torch.Tensor, items: torch.Tensor, rows: torch.Tensor, c0: float,
+                ridge: torch.Tensor) -> torch.Tensor:
+    """p of the users ``rows`` (ascending) from their profile pairs (``users``, ``items``; sorted by user, then
+    item; every user among ``rows``), q the sub-model's items with those outside V_i zeroed. [len(rows), d]."""
+    d, device, dtype = q.shape[1], q.device, q.dtype
+    position = torch.full((int(rows.max()) + 1 if len(rows) else 1,), -1, dtype=torch.int64)
+    position[rows] = torch.arange(len(rows))
+    crow = torch.zeros(len(rows) + 1, dtype=torch.int64)
+    crow[1:] = torch.cumsum(torch.bincount(position[users], minlength=len(rows)), 0)
+    # only the items these rows hold (in the same order, so each row sums the same terms in the same order)
+    columns = torch.unique(items)
+    qc = q[columns.to(device)]
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": products by a dense matrix are stable
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        r = torch.sparse_csr_tensor(crow.to(device), torch.searchsorted(columns, items).to(device),
+                                    torch.ones(len(items), dtype=dtype, device=device), (len(rows), len(columns)),
+                                    check_invariants=False)
+    outer = ((1 - c0) * qc[:, :, None] * qc[:, None, :]).reshape(len(columns), d * d)
+    system = (r @ outer).view(len(rows), d, d)
+    system += c0 * (q.T @ q) + ridge * torch.eye(d, dtype=dtype, device=device)
+    return torch.linalg.solve(system, r @ qc)
+
+
+def refit_users(sub_q: torch.Tensor, train: Interactions, shard, c0: float, reg: float,
+                reuse: bool = True) -> torch.Tensor:
+    """Each sub-model's user vectors re-solved over the user's whole training profile, item vectors fixed: the
+    user step of alternating least squares on WMF's loss (eq. 3.9) plus a ridge, over the items V_i that sub-model
+    i's shard holds (the items of its own loss):
+
+        p_u^i = (c0 G_i + (1 - c0) sum_{v in R_u & V_i} q_v q_v^T + lambda_i I)^{-1} sum_{v in R_u & V_i} q_v
+
+    with q = q^i, G_i = sum_{v in V_i} q_v q_v^T, R_u every training item of u (in whichever shard), and the ridge
+    relative to the items' scale, lambda_i = reg tr(G_i) / d, so that one ``reg`` serves sub-models whose embeddings
+    differ in norm (LightGCN's propagated ones are larger than WMF's). [K, M, d].
+
+    A row of the per-user sums is a CSR row times a dense matrix, and each d x d system is solved on its own
+    (batched LU), so a (user, sub-model) vector does not depend on the other rows solved with it, nor on the thread
+    count. On the CPU, ``reuse`` takes the rows whose inputs (q^i, V_i, R_u & V_i) are those of this process's last
+    re-fit from it and solves only the others: the same bits as solving them all (tests/test_aggregate.py), at about
+    a K-th of the cost after a sequential request."""
+    k, n_items, d = sub_q.shape
+    n_users = train.n_users
+    device, dtype = sub_q.device, sub_q.dtype
+    user = torch.from_numpy(np.asarray(train.user, dtype=np.int64))
+    item = torch.from_numpy(np.asarray(train.item, dtype=np.int64))
+    shard = torch.from_numpy(np.asarray(shard, dtype=np.int64))
+    held = torch.zeros(k, n_items, dtype=torch.bool)
+    held[shard, item] = True
+    order = torch.argsort(user * n_items + item)  # CSR: by user, then item
+    user, item = user[order], item[order]
+    reuse = reuse and device.type == "cpu"
+    out = torch.empty(k, n_users, d, dtype=dtype, device=device)
+    for i in range(k):
+        keep = held[i, item]
+        u_i, v_i = user[keep], item[keep]
+        q = sub_q[i] * held[i].to(device, dtype)[:, None]  # items outside V_i out of both sums
+        ridge = reg * (q.T @ q).diagonal().mean()
+        pairs = (u_i * n_items + v_i).numpy()
+        key = (n_users, n_items, d, str(dtype), float(c0), float(reg), hashlib.blake2b(
+            q.contiguous().numpy().tobytes() + held[i].numpy().tobytes(), digest_size=16).hexdigest()) if reuse else None
+        last = _REFIT_CACHE.get(i) if reuse else None
+        if last is not None and last[0] == key:
+            changed = torch.from_numpy(np.unique(np.setxor1d(last[1], pairs, assume_unique=True) // n_items))
+            out[i] = last[2]
+            if len(changed):
+                mine = torch.isin(u_i, changed)
+                out[i, changed] = _solve_rows(q, u_i[mine], v_i[mine], changed, c0, ridge)
+        else:
+            out[i] = _solve_rows(q, u_i, v_i, torch.arange(n_users), c0, ridge)
+        if reuse:
+            _REFIT_CACHE[i] = (key, pairs, out[i].clone())
+    return out
+
+
+class RefitAgg(MembAgg):
+    """Membership aggregation over re-fitted user vectors (beyond the paper; docs/aggregator_designs.md): each
+    sub-model's user vectors are first re-solved over the user's whole training profile (``refit_users``, with
+    WMF's c0 and ``cfg.refit_reg``), then combined as MembAgg combines them, on the raw scores over one common
+    scale (their root mean square): the re-fitted vectors all answer the same least-squares problem, so their
+    scores share a scale, which a standardisation per (user, sub-model) would discard. A sub-model's user vector
+    otherwise sees only the user's interactions in its own shard. The re-fit is a closed form of the sub-models and
+    the training data, so the aggregator stays exact; it costs a d x d system per (user, sub-model)."""
+
+    standardised = False
+
+    def __init__(self, sub_p, sub_q, cfg: AggregatorConfig, train: Interactions, shard=None, loss: str = "bpr",
+                 c0: float = 0.2):
+        if shard is None:
+            raise ValueError("RefitAgg needs each training interaction's shard")
+        if not cfg.refit_reg > 0:
+            raise ValueError(f"aggregation refit_reg {cfg.refit_reg}: expected a number > 0")
+        refit = refit_users(sub_q.detach().float(), train, shard, c0, cfg.refit_reg)
+        super().__init__(refit, sub_q, cfg, train, shard=shard, loss=loss, c0=c0)
 
 
 class AttAgg(_Aggregator):

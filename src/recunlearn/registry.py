@@ -174,3 +174,8 @@ register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="UltraR
 register_aggregator("memb", "recunlearn.aggregate:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
                     search_space={"reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]},  # 1e-5: the config's
                                   "triples": {"choices": [5000, 20000, 80000]}})
+# beyond the paper (docs/frontier.md): MembAgg over each sub-model's user vectors re-fitted to the user's whole
+# profile by WMF's least-squares user step
+register_aggregator("refit", "recunlearn.aggregate:RefitAgg", paper_name="RefitAgg", uses_shards=True, solver=True,
+                    search_space={"refit_reg": {"choices": [0.5, 1.0, 2.0, 4.0, 8.0]},  # 2: the config's
+                                  "reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]}})
