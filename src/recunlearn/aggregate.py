@@ -409,9 +409,10 @@ _REFIT_CACHE: dict[int, tuple] = {}
 
 
 def _solve_rows(q: torch.Tensor, users: torch.Tensor, items: torch.Tensor, rows: torch.Tensor, c0: float,
-                ridge: torch.Tensor) -> torch.Tensor:
+                base: torch.Tensor) -> torch.Tensor:
     """p of the users ``rows`` (ascending) from their profile pairs (``users``, ``items``; sorted by user, then
-    item; every user among ``rows``), q the sub-model's items with those outside V_i zeroed. [len(rows), d]."""
+    item; every user among ``rows``), q the sub-model's items with those outside V_i zeroed, ``base`` the part of
+    every user's system that is the same for all (c0 G_i + lambda_i I). [len(rows), d]."""
     d, device, dtype = q.shape[1], q.device, q.dtype
     position = torch.full((int(rows.max()) + 1 if len(rows) else 1,), -1, dtype=torch.int64)
     position[rows] = torch.arange(len(rows))
@@ -427,7 +428,7 @@ def _solve_rows(q: torch.Tensor, users: torch.Tensor, items: torch.Tensor, rows:
                                     check_invariants=False)
     outer = ((1 - c0) * qc[:, :, None] * qc[:, None, :]).reshape(len(columns), d * d)
     system = (r @ outer).view(len(rows), d, d)
-    system += c0 * (q.T @ q) + ridge * torch.eye(d, dtype=dtype, device=device)
+    system += base
     return torch.linalg.solve(system, r @ qc)
 
 
@@ -464,19 +465,21 @@ def refit_users(sub_q: torch.Tensor, train: Interactions, shard, c0: float, reg:
         keep = held[i, item]
         u_i, v_i = user[keep], item[keep]
         q = sub_q[i] * held[i].to(device, dtype)[:, None]  # items outside V_i out of both sums
-        ridge = reg * (q.T @ q).diagonal().mean()
+        gram = q.T @ q
+        base = c0 * gram + reg * gram.diagonal().mean() * torch.eye(d, dtype=dtype, device=device)
         pairs = (u_i * n_items + v_i).numpy()
-        key = (n_users, n_items, d, str(dtype), float(c0), float(reg), hashlib.blake2b(
-            q.contiguous().numpy().tobytes() + held[i].numpy().tobytes(), digest_size=16).hexdigest()) if reuse else None
+        inputs = q.contiguous().numpy().tobytes() + held[i].numpy().tobytes() if reuse else b""
+        key = (n_users, n_items, d, str(dtype), float(c0), float(reg),
+               hashlib.blake2b(inputs, digest_size=16).hexdigest())
         last = _REFIT_CACHE.get(i) if reuse else None
         if last is not None and last[0] == key:
             changed = torch.from_numpy(np.unique(np.setxor1d(last[1], pairs, assume_unique=True) // n_items))
             out[i] = last[2]
             if len(changed):
                 mine = torch.isin(u_i, changed)
-                out[i, changed] = _solve_rows(q, u_i[mine], v_i[mine], changed, c0, ridge)
+                out[i, changed] = _solve_rows(q, u_i[mine], v_i[mine], changed, c0, base)
         else:
-            out[i] = _solve_rows(q, u_i, v_i, torch.arange(n_users), c0, ridge)
+            out[i] = _solve_rows(q, u_i, v_i, torch.arange(n_users), c0, base)
         if reuse:
             _REFIT_CACHE[i] = (key, pairs, out[i].clone())
     return out
