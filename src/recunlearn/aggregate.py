@@ -28,6 +28,7 @@ from .data import Interactions
 from .losses import bpr_loss, wmf_efficient_loss, wmf_positive_term
 from .models import ModelConfig
 from .models.base import Recommender
+from .optim import lbfgs
 from .registry import AGGREGATORS, lookup, resolve
 
 # a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
@@ -385,11 +386,11 @@ class MembAgg(_Aggregator):
             zp, zn, log_a = standardised(pos), standardised(neg), self.log_a[u]
             lbp, lbn = self.log_b[pos], self.log_b[neg]
         start = [p.detach().clone() for p in self.parameters()]
-        opt = torch.optim.LBFGS(list(self.parameters()), lr=1, max_iter=self.cfg.lbfgs_iterations,
-                                line_search_fn="strong_wolfe")
+        params = list(self.parameters())
 
         def closure():
-            opt.zero_grad()
+            for p in params:
+                p.grad = None
             w = softmax(self.alpha * log_a + self.bias, dim=-1) * torch.exp(self.log_scale)
             yp = (w * torch.exp(self.beta * lbp) * zp).sum(-1)
             yn = (w * torch.exp(self.beta * lbn) * zn).sum(-1)
@@ -398,8 +399,8 @@ class MembAgg(_Aggregator):
             loss.backward()
             return loss
 
-        opt.step(closure)
-        return int(opt.state[self.alpha].get("n_iter", 0))  # L-BFGS keeps its state on its first parameter
+        # torch.optim.LBFGS's arithmetic without its constructor's torch._dynamo import (recunlearn.optim)
+        return lbfgs(params, closure, lr=1, max_iter=self.cfg.lbfgs_iterations)
 
 
 # the last re-fit of each sub-model position i in this process (CPU only): {i: (key, the (user, item) pairs of the

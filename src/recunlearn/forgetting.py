@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .data import Interactions
+from .optim import lbfgs
 
 FEATURES = ("score", "rank_percentile", "log_item_popularity", "log_user_activity", "score_z")
 # what the learned attack reads: the scale-free features (a served model's scores are on another scale than the
@@ -149,16 +150,14 @@ class LearnedAttack:
         xt = torch.from_numpy((x - self.mean) / self.std)
         yt = torch.from_numpy(np.asarray(y, dtype=np.float64))
         w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
-
         def closure():
-            opt.zero_grad()
+            w.grad = None
             logits = xt @ w[:-1] + w[-1]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt) + self.l2 * (w[:-1] ** 2).sum()
             loss.backward()
             return loss
 
-        opt.step(closure)
+        lbfgs([w], closure, lr=1.0, max_iter=200)  # torch.optim.LBFGS's steps (recunlearn.optim)
         self.w = w.detach()
         return self
 
