@@ -150,6 +150,7 @@ class LearnedAttack:
         xt = torch.from_numpy((x - self.mean) / self.std)
         yt = torch.from_numpy(np.asarray(y, dtype=np.float64))
         w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+
         def closure():
             w.grad = None
             logits = xt @ w[:-1] + w[-1]
