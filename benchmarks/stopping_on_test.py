@@ -38,9 +38,8 @@ def main() -> None:
                     help="train on train + valid (no early stopping), print test Recall@20 only")
     args = ap.parse_args()
 
-    import torch
-
     import numpy as np
+    import torch
 
     from recunlearn.data import Interactions, load_interactions
     from recunlearn.metrics import embedding_scorer, evaluate
