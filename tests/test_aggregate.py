@@ -163,6 +163,7 @@ def test_refit_agg_is_membership_aggregation_of_the_refitted_raw_scores():
         build("refit", p, q, AggregatorConfig(), train, "wmf")
 
 
+@pytest.mark.determinism
 def test_memb_agg_solve_lowers_its_loss_and_is_deterministic_at_two_threads():
     from recunlearn.partition import random_partition
 
@@ -378,9 +379,12 @@ def test_static_agg_trains_to_the_same_bits_with_its_cached_positive_scores(loss
     assert torch.equal(runs[0], runs[1])
 
 
+@pytest.mark.determinism
 def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
     """aggregate.softmax equals torch.softmax; unlike it (over K = 10 sub-models of 3,000 users: forward over a
-    non-last dim, backward over any), its values and gradients do not depend on the number of CPU threads."""
+    non-last dim, backward over any), its values and gradients do not depend on the number of CPU threads. This
+    bit-identity across threads is asserted because the function pins what it depends on: element-wise kernels and
+    K-term sums over a non-last dim (the threads split the users, never one user's K terms), no BLAS call."""
     from recunlearn.aggregate import softmax
 
     previous, out = torch.get_num_threads(), {}
@@ -399,27 +403,36 @@ def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
     assert torch.equal(out[1][0], out[2][0]) and torch.equal(out[1][1], out[2][1])
 
 
+@pytest.mark.determinism
 @pytest.mark.parametrize("aggregator", ["static", "att", "memb", "refit"])
-def test_aggregators_train_to_the_same_bits_at_one_and_two_threads(aggregator):
-    """Same seed and data at 1 and at 2 CPU threads: the same aggregator, bit for bit, and the same validation
-    history (the base models are too)."""
+def test_aggregators_train_to_the_same_bits_twice_at_each_thread_count(aggregator):
+    """Same seed, data and thread count: the same aggregator twice, bit for bit, with the same validation history.
+    Between 1 and 2 threads the bits may differ (MKL's code path decides: README, "Reproducibility"); the validation
+    Recall@20 agrees within the stated tolerance."""
+    from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.partition import random_partition
+    from recunlearn.reproducibility import TOLERANCE
 
     train, valid = planted(n_users=3000, n_items=400, per_user=12)
     shard, _ = random_partition(train, 10, 0)
     g = torch.Generator().manual_seed(1)
     p, q = torch.randn(10, train.n_users, 16, generator=g), torch.randn(10, train.n_items, 16, generator=g)
-    previous, states = torch.get_num_threads(), []
+    previous, recall = torch.get_num_threads(), {}
     try:
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            _, agg, res = train_aggregator(aggregator, "BPR", {}, {"max_epochs": 2, "triples": 2000}, p, q, train,
-                                           valid, 3, "cpu", aggregator, shard=shard)
-            states.append((agg.state_dict(), [h["valid_recall@10"] for h in res.history]))
+            runs = []
+            for _ in range(2):
+                _, agg, res = train_aggregator(aggregator, "BPR", {}, {"max_epochs": 2, "triples": 2000}, p, q,
+                                               train, valid, 3, "cpu", aggregator, shard=shard)
+                runs.append((agg.state_dict(), [h["valid_recall@10"] for h in res.history]))
+            (one, history), (two, again) = runs
+            assert all(torch.equal(x, y) for x, y in zip(one.values(), two.values())) and history == again
+            with torch.no_grad():
+                recall[threads] = evaluate(embedding_scorer(*agg.embeddings()), valid, [train], [20])[("Recall", 20)]
     finally:
         torch.set_num_threads(previous)
-    assert all(torch.equal(x, y) for x, y in zip(states[0][0].values(), states[1][0].values()))
-    assert states[0][1] == states[1][1]
+    assert recall[1] > 0 and abs(recall[1] - recall[2]) <= TOLERANCE
 
 
 def _informative(m=40, n=30, d=4, k=4, seed=0):

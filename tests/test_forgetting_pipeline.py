@@ -96,6 +96,7 @@ def test_a_served_sharded_model_rebuilt_from_its_manifest_scores_as_served(world
     assert got == pytest.approx(want, abs=1e-6)
 
 
+@pytest.mark.determinism
 def test_sequential_unlearning_of_every_request_ends_at_the_batch_model(world):
     """So the check's batch rows stand for sequential unlearning of the same set too (the same files, bit for bit)."""
     seq, batch = unlearn(world, "sequential", "static"), unlearn(world, "batch", "static")

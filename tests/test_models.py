@@ -216,6 +216,7 @@ def test_schema_of_a_config_written_without_string_annotations():
         dataclass_schema(listy)
 
 
+@pytest.mark.determinism
 @pytest.mark.parametrize("name", ["WMF", "LightGCN"])
 def test_two_threads_train_the_same_model_twice(name):
     """Same seed, two CPU threads: bit-identical models. Advanced-indexing backward (index_put_ with accumulate)

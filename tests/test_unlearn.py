@@ -38,6 +38,7 @@ def run_unlearning(tmp_path, data, assignment, subs, mode="batch", kind="att"):
     return out, times
 
 
+@pytest.mark.determinism
 def test_unlearned_shard_is_bit_identical_to_training_from_scratch(sharded):
     tmp_path, data, assignment, subs = sharded
     out, times = run_unlearning(tmp_path, data, assignment, subs)
@@ -58,6 +59,7 @@ def test_unlearned_shard_is_bit_identical_to_training_from_scratch(sharded):
     assert audit([out["served"]], tmp_path / "requests.csv", data["train"], tmp_path / "audit.json")["passed"]
 
 
+@pytest.mark.determinism
 @pytest.mark.parametrize("mode,kind", [("batch", "att"), ("sequential", "att"), ("sequential", "static"),
                                        ("sequential", "memb"), ("sequential", "refit"), ("batch", "group")])
 def test_unlearned_aggregator_is_bit_identical_to_training_from_scratch(sharded, mode, kind):

@@ -109,6 +109,15 @@ def write_json(path: str | Path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def read_json(path: str | Path):
+    """A JSON artefact, or a one-line error naming the file when it is not JSON (cut short, or edited by hand)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); it is "
+                         "a generated file: delete it and run again to rebuild it") from None
+
+
 def save_interactions(path: str | Path, x: Interactions) -> None:
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, user=x.user.astype(np.int32), item=x.item.astype(np.int32),
