@@ -39,7 +39,7 @@ from recunlearn.models import model_config  # noqa: E402
 from recunlearn.partition import partition  # noqa: E402
 from recunlearn.sharded import shard_interactions, train_aggregator, train_submodel  # noqa: E402
 from recunlearn.train import fit  # noqa: E402
-from recunlearn.unlearn import without  # noqa: E402
+from recunlearn.requests import without  # noqa: E402
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from recunlearn.sharded import final_embeddings, shard_interactions, train_aggregator, train_submodel
     from recunlearn.synthetic import SyntheticConfig, generate
     from recunlearn.train import device_info, fit
-    from recunlearn.unlearn import without
+    from recunlearn.requests import without
 
     torch.set_num_threads(args.threads)
     raw = generate(SyntheticConfig(n_users=args.users, n_items=args.items, n_communities=8, mean_interactions=30,

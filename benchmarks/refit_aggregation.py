@@ -42,7 +42,7 @@ def main() -> None:
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.registry import AGGREGATORS
     from recunlearn.sharded import train_aggregator
-    from recunlearn.unlearn import without
+    from recunlearn.requests import without
 
     torch.set_num_threads(args.threads)
     root = Path(args.out) / args.dataset

@@ -36,7 +36,6 @@ def main() -> None:
                     help="hand the aggregator the sub-models' parameters themselves (the former final_embeddings)")
     args = ap.parse_args()
 
-    import numpy as np
     import torch
 
     import recunlearn.unlearn as unlearn_mod
@@ -45,7 +44,8 @@ def main() -> None:
     from recunlearn.run import JobContext, RunSpec, Settings
     from recunlearn.sharded import run_partition, run_shards
     from recunlearn.synthetic import SyntheticConfig, generate
-    from recunlearn.unlearn import sample_requests, unlearn_sharded
+    from recunlearn.requests import sample_requests
+    from recunlearn.unlearn import unlearn_sharded
 
     torch.set_num_threads(2)
     raw = generate(SyntheticConfig(n_users=args.users, n_items=args.items, n_communities=16, mean_interactions=40,

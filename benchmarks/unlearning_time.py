@@ -91,7 +91,8 @@ def run(dataset: str, config: dict, models: list[str], methods: list[str], n_tim
         max_epochs: int | None, out: Path, seed: int) -> list[dict]:
     from recunlearn.run import JobContext, RunSpec, Settings
     from recunlearn.sharded import run_partition, run_pretrain, run_shards
-    from recunlearn.unlearn import sample_requests, unlearn_retrain, unlearn_sharded
+    from recunlearn.requests import sample_requests
+    from recunlearn.unlearn import unlearn_retrain, unlearn_sharded
 
     data = prepare_dataset(dataset, config, out)
     work = out / dataset / f"seed{seed}"

@@ -29,7 +29,7 @@ from recunlearn.sharded import shard_interactions, train_aggregator, train_submo
 from recunlearn.synthetic import SyntheticConfig, generate
 from recunlearn.train import fit
 from recunlearn.tuning import retrain_objective, search
-from recunlearn.unlearn import without
+from recunlearn.requests import without
 
 K, SEED = 3, 11
 MODELS = ("BPR", "WMF", "LightGCN")

@@ -311,7 +311,7 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
     of every (user, item)), the loss is
     mean softplus(y_uj - y_ui) + reg of the aggregated embeddings, as computed naively from embeddings()."""
     import recunlearn.aggregate as agg_mod
-    from recunlearn.aggregate import AggregatorConfig, build, user_groups
+    from recunlearn.aggregate import AggregatorConfig, build
 
     monkeypatch.setattr(agg_mod, "SCORE_MATRIX_PER_PAIR", per_pair)
     monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", 0 if per_pair else 1 << 26)  # StaticAgg: rows, all scores

@@ -11,7 +11,7 @@ from recunlearn.forgetting import (
 from recunlearn.metrics import embedding_scorer
 from recunlearn.models import model_config
 from recunlearn.train import fit
-from recunlearn.unlearn import without
+from recunlearn.requests import without
 
 from conftest import write_synthetic_splits
 

@@ -18,10 +18,10 @@ from recunlearn.metrics import evaluate
 from recunlearn.retrain import run_retrain
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.tables import forgetting_table, forgetting_verdict
-from recunlearn.unlearn import (model_verdict, n_members, sample_members, unlearn_finetune, unlearn_retrain,
-                                unlearn_sharded, without)
+from recunlearn.requests import n_members, sample_members, without
+from recunlearn.unlearn import model_verdict, unlearn_finetune, unlearn_retrain, unlearn_sharded
 
-from conftest import inbp_shards, write_synthetic_splits
+from conftest import TINY_CONFIG, inbp_shards, write_synthetic_splits
 
 FAST = {"max_epochs": 4, "eval_every": 1, "patience": 5, "dim": 8}
 CTX = JobContext(seed=4, device="cpu")
@@ -29,11 +29,16 @@ OPTIONS = {"seed": 0, "n_shadow": 500, "n_boot": 50}
 
 
 def test_members_are_a_fraction_or_a_count_and_a_bad_value_is_named():
-    assert n_members(0.01, 1000) == 10 and n_members(25, 1000) == 25
-    with pytest.raises(ValueError, match="forgetting.members = 2000"):
+    assert n_members(0.02, 1000) == 20 and n_members(25, 1000) == 25
+    with pytest.raises(ValueError, match="forgetting.members = 2000: 2000 members, which would leave no training"):
         n_members(2000, 1000)
-    with pytest.raises(ValueError, match="forgetting.members = 0.0001"):
-        n_members(0.0001, 1000)  # rounds to no member at all
+    with pytest.raises(ValueError, match="forgetting.members = 1000: .*leave no training interaction"):
+        n_members(1000, 1000)
+    with pytest.raises(ValueError, match=r"forgetting.members = 0.0001: 0.0001 of the 1000 training interactions is "
+                                         r"0, fewer than the 20 the check needs"):
+        n_members(0.0001, 1000)  # a fraction in (0, 1) that rounds to no member at all
+    with pytest.raises(ValueError, match="forgetting.members = 0.01: .* is 10, fewer than the 20"):
+        n_members(0.01, 1000)  # one member gave AUC intervals of [1, 1] or [0, 0]: confident and meaningless
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +148,9 @@ def test_the_workflow_builds_the_forgetting_table_and_figure(tiny_reference):
     assert list(table["method"]) == ["original", "Retrain", "RecEraser", "RecEraser-fast", "fine-tune"]
     assert table.set_index("method")["exact"].to_dict() == {"original": False, "Retrain": True, "RecEraser": True,
                                                              "RecEraser-fast": True, "fine-tune": False}
-    assert (table["members"] == n_members(0.01, len(load_interactions(results / "synthetic" / "data" /
-                                                                      "train.npz")))).all()
+    members = TINY_CONFIG["forgetting"]["members"]
+    assert (table["members"] == n_members(members, len(load_interactions(results / "synthetic" / "data" /
+                                                                          "train.npz")))).all()
     assert (results / "figures" / "forgetting.png").stat().st_size > 10_000
 
 

@@ -211,8 +211,8 @@ def test_values_drawn_again_are_not_trained_again():
          "config key 'tuning.search_space.retrain.MF': unknown model (expected one of:"),
         ({"aggregator": {"att": {"keep_prob": {"low": 0.5, "high": 1.5}}}},
          "config key 'tuning.search_space.aggregator.att.keep_prob.high': 1.5 is not a valid value of keep_prob"),
-        ({"aggregator": {"mean": {"lr": {"low": 0.1, "high": 1}}}} ,
-         None),  # MeanAgg trains nothing: its entry is accepted and never used
+        ({"aggregator": {"mean": {"lr": {"low": 0.1, "high": 1}}}},
+         "config key 'tuning.search_space.aggregator.mean': MeanAgg trains nothing, so it has nothing to tune"),
     ],
 )
 def test_a_bad_search_space_is_a_one_line_config_error(space, message):
@@ -238,9 +238,9 @@ def test_budget_keys_are_checked():
 
 
 def test_declared_spaces_and_overrides():
-    cfg = config(search_space={"retrain": {"BPR": {"sampling": None, "lr": {"low": 1e-3, "high": 1e-2}}}})
+    cfg = config(search_space={"retrain": {"BPR": {"sampling": None, "lr": {"low": 1e-3, "high": 1e-1}}}})
     plan = tuning_plan(cfg, "retrain", "BPR")
-    assert "sampling" not in plan["space"] and plan["space"]["lr"] == {"low": 1e-3, "high": 1e-2, "log": False,
+    assert "sampling" not in plan["space"] and plan["space"]["lr"] == {"low": 1e-3, "high": 1e-1, "log": False,
                                                                          "int": False}
     assert "sampling" in tuning_plan(cfg, "submodel", "BPR")["space"]  # the override is per target
     assert {"c0", "keep_prob"} <= set(tuning_plan(cfg, "retrain", "WMF")["space"])
@@ -322,6 +322,36 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
     # a second run finds nothing to do: no tuning job runs again
     again = run_snakemake(workdir, "--configfile", str(conf), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+    # nor after the threads change: they decide no job's output beyond the tolerance of docs/reproducibility.md (a
+    # job's params hold only what its output depends on)
+    cfg["training"]["threads"] = 2
+    conf.write_text(yaml.safe_dump(cfg))
+    again = run_snakemake(workdir, "--configfile", str(conf), "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    # a third seed plans only that seed's jobs, and the gathering jobs (tables, figures, the scorecard)
+    cfg["training"]["seeds"] = [2022, 2023, 2024]
+    conf.write_text(yaml.safe_dump(cfg))
+    planned = planned_outputs(run_snakemake(workdir, "--configfile", str(conf), "-n").stdout)
+    assert planned
+    per_seed = [p for p in planned if "/seed" in p]
+    assert per_seed and all("/seed2024/" in p for p in per_seed), sorted(p for p in per_seed if "/seed2024/" not in p)
+    assert all(p.startswith(("results/tables/", "results/figures/", "results/metrics.csv")) for p in planned
+               if "/seed" not in p), sorted(planned)
+
+
+def planned_outputs(dry_run: str) -> list[str]:
+    """The output files of every job a Snakemake dry run plans."""
+    return [path.strip() for line in dry_run.splitlines() if line.strip().startswith("output:")
+            for path in line.split("output:", 1)[1].split(",")]
+
+
+def test_only_the_submodels_tuning_reads_the_shards_and_at_most_k_of_them():
+    cfg = load_yaml(ROOT / "config" / "demo.yaml")
+    cfg["tuning"] = {**cfg["tuning"], "enabled": True, "shards": 50}
+    validate_config(cfg, SCHEMA)
+    assert "shards" not in tuning_plan(cfg, "retrain", "BPR") and "shards" not in tuning_plan(cfg, "aggregator", "BPR",
+                                                                                               "att")
+    assert tuning_plan(cfg, "submodel", "BPR")["shards"] == cfg["sharding"]["n_shards"] < 50
 
 
 def test_the_configs_own_value_must_be_among_the_choices():

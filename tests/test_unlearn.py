@@ -11,7 +11,8 @@ import torch
 from recunlearn.artefacts import load_state
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import shard_interactions, train_submodel
-from recunlearn.unlearn import audit, sample_requests, unlearn_sharded, without
+from recunlearn.requests import sample_requests, without
+from recunlearn.unlearn import audit, unlearn_sharded
 
 from conftest import inbp_shards, write_synthetic_splits
 
@@ -165,7 +166,7 @@ def test_audit_fails_on_a_sidecar_without_file_hash_and_on_a_missing_aggregator(
 
 
 def test_unlearning_steps_of_both_modes_and_an_unknown_one():
-    from recunlearn.unlearn import unlearning_steps
+    from recunlearn.requests import unlearning_steps
 
     rows = np.array([7, 3, 9])
     assert unlearning_steps("sequential", rows, 2) == [[7], [3]]

@@ -12,12 +12,11 @@ import pytest
 import torch
 
 from recunlearn.data import Interactions, load_interactions
-from recunlearn.metrics import active_users, embedding_scorer, fairness_gap
-from recunlearn.retrain import run_retrain
+from recunlearn.metrics import active_users, fairness_gap
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import shard_interactions
-from recunlearn.unlearn import (audit, n_deleted_users, sample_user_requests, unlearn_sharded, unlearning_steps,
-                                without)
+from recunlearn.requests import n_deleted_users, sample_user_requests, unlearning_steps, without
+from recunlearn.unlearn import audit, unlearn_sharded
 from recunlearn.user_unlearning import run_user_check
 
 from conftest import inbp_shards, write_synthetic_splits
@@ -58,7 +57,7 @@ def test_bad_shares_and_selections_are_one_line_errors_naming_the_key(split):
     tmp, data = split
     with pytest.raises(ValueError, match=r"user_unlearning.users = 1.5: expected a share in \(0, 1\)"):
         n_deleted_users(1.5, 60)
-    with pytest.raises(ValueError, match="user_unlearning.users = 61: exceeds the 60 users"):
+    with pytest.raises(ValueError, match="user_unlearning.users = 61: deletes 61 of the 60 users"):
         n_deleted_users(61, 60)
     with pytest.raises(ValueError, match="user_unlearning.selections: 'middle' is not one of random, core, edge"):
         sample_user_requests(data["train"], tmp / "x.csv", 0.1, "middle", seed=0)

@@ -210,6 +210,11 @@ def submodel_hyperparameters(config: dict, dataset: str, model: str) -> dict:
     return merged
 
 
+# the fewest deletions a served model must have made to be judged by the forgetting check (its AUC's interval over
+# fewer members is too wide to say anything): the check's own members, and Table 6.4's requests when they are judged
+MIN_MEMBERS = 20
+
+
 def _check_semantics(config: dict) -> None:
     """Checks a JSON schema cannot express."""
     split = config["split"]
@@ -238,6 +243,12 @@ def _check_semantics(config: dict) -> None:
         if value is not None and not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
             raise ConfigError(f"config key '{key}': {value} (expected a share in (0, 1) or a whole count of at least "
                               f"1 {what})")
+    members = config.get("forgetting", {}).get("members")
+    if config.get("forgetting", {}).get("enabled") and members is not None and members >= 1:
+        if members < MIN_MEMBERS:
+            raise ConfigError(f"config key 'forgetting.members': {members:g} members, fewer than the {MIN_MEMBERS} the "
+                              f"forgetting check needs for its AUC intervals to say anything (expected a count of at "
+                              f"least {MIN_MEMBERS}, or a fraction of the training interactions)")
     seeds = config["training"]["seeds"]
     for key in ("training.seed", "sharding.seed"):
         block, name = key.split(".")

@@ -352,8 +352,16 @@ def preprocess_given(train_raw: tuple[np.ndarray, np.ndarray], test_raw: tuple[n
             "cold_items_absent_from_train_file": int(len(np.unique(test_items[~in_train_file[test_items]]))),
         },
     }
-    _write_splits(out_dir, user, item, label, n_users, n_items, user_keys, item_keys, stats)
     g = stats["given"]
+    for code, split in enumerate(SPLITS):  # checked as the random split is: nothing is written for an empty one
+        if not (label == code).any():
+            why = {0: f"all {g['train_file_interactions']} distinct pairs of the train file are in the test file "
+                      f"too, and a pair in both stays in test (expected a train file and a test file that differ)",
+                   1: f"no user has split.min_user_interactions = {min_user_interactions} or more train-file "
+                      f"interactions (expected a lower minimum or more interactions per user)",
+                   2: "the test file has no interaction (expected the test file second among the sources)"}[code]
+            raise ValueError(f"{name}: split mode 'given': the {split} split would be empty: {why}")
+    _write_splits(out_dir, user, item, label, n_users, n_items, user_keys, item_keys, stats)
     log.info("%s: train %d / valid %d / test %d (the test file); %d pairs in both files kept in test; test "
              "interactions without training data: %d of %d users, %d of %d items", name, stats["train"]["interactions"],
              stats["valid"]["interactions"], stats["test"]["interactions"], g["in_both_files"],

@@ -31,9 +31,6 @@ FEATURES = ("score", "rank_percentile", "log_item_popularity", "log_user_activit
 # what the learned attack reads: the scale-free features (a served model's scores are on another scale than the
 # original's, on which the attack is trained: the score standardised over the user's candidate items instead)
 LEARNED = (4, 1, 2, 3)
-# the fewest deletions a served model of Table 6.4's requests must have made to get a row of the forgetting table:
-# the AUC of fewer members has an interval too wide to say anything (the check's own members are many more)
-MIN_MEMBERS = 20
 
 
 @dataclass
@@ -183,7 +180,7 @@ def check(scorers: dict, train: Interactions, deleted_rows: np.ndarray, valid: I
     """The attack against every served model of ``scorers`` ({method: scorer}; ``original`` names the model
     trained before the deletions, whose scores also train the learned attack). One row per method: the threshold
     attack's AUC on the score and on the rank (with bootstrap intervals), and the learned attack's AUC."""
-    from .unlearn import without
+    from .requests import without
 
     deleted_rows = np.asarray(deleted_rows, dtype=np.int64)
     deleted = Interactions(train.user[deleted_rows], train.item[deleted_rows], train.n_users, train.n_items)
@@ -246,7 +243,7 @@ def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
     """The scorer of a served sharded model, rebuilt from what its manifest (``served.json``) lists: its aggregator
     over its sub-models, on the training set minus its deleted rows. Also the deleted rows."""
     from .artefacts import read_sidecar
-    from .unlearn import without
+    from .requests import without
 
     served = read_sidecar(manifest_path)
     deleted = np.asarray(served["deleted_rows"], dtype=np.int64)
@@ -276,7 +273,8 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     from .data import write_atomic
     from .metrics import evaluate
     from .run import Job
-    from .unlearn import audit_served, model_verdict, without
+    from .requests import without
+    from .unlearn import audit_served, model_verdict
 
     job = Job(spec, ctx, data)
     train, valid, test = job.split("train"), job.split("valid"), job.split("test")

@@ -168,7 +168,7 @@ register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg",
                                   "keep_prob": {"low": 0.5, "high": 1.0}})
 # UltraRE's combiner (beyond the paper; docs/user_unlearning.md): each user's own group's embedding against every
 # group model's items, averaged
-register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="UltraRE", trained=False, uses_shards=True)
+register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="GroupAgg", trained=False, uses_shards=True)
 # beyond the paper (docs/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
 # numbers fitted full-batch, for an unlearning request that costs about one sub-model's retraining
 register_aggregator("memb", "recunlearn.aggregate:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,

@@ -185,7 +185,7 @@ class Job:
 
         valid, test = self.split("valid"), self.split("test")
         if without_users is not None and len(without_users):
-            from .unlearn import drop_users
+            from .requests import drop_users
 
             valid, test = drop_users(valid, without_users), drop_users(test, without_users)
         with torch.no_grad():

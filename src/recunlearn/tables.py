@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from .data import write_atomic
+from .data import read_json, write_atomic
 from .results import read_rows
 from .stats import ALPHA, NA, PairedTest, fmt_mean_std, fmt_p, holds, marker, mean_std, paired_t_test, verdict
 
@@ -45,7 +44,7 @@ def protocols(stats_files) -> dict[str, str]:
     """dataset -> :func:`protocol` of each ``stats.json``."""
     out = {}
     for path in stats_files or []:
-        s = json.loads(Path(path).read_text())
+        s = read_json(path)
         out[s["dataset"]] = protocol(s)
     return out
 
@@ -88,7 +87,7 @@ def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | 
     paper_names = paper_names or {}
     rows, notes = [], []
     for path in stats_files:
-        s = json.loads(Path(path).read_text())
+        s = read_json(path)
         name = s["dataset"]
         paper_name = paper_names.get(name, name)
         p = paper.loc[paper_name] if paper_name in paper.index else None
@@ -165,12 +164,9 @@ def _seed_list(rows: pd.DataFrame) -> str:
 def tuning_notes(tuning_files) -> list[str]:
     """One note per dataset and model saying which settings the validation tuner chose, on what, with what budget
     (``recunlearn.tuning``'s artefacts); nothing without tuning."""
-    import json
-
     by_run: dict = {}
     for path in tuning_files or []:
-        with open(path) as fh:
-            a = json.load(fh)
+        a = read_json(path)
         if a.get("tuned_by") or not a.get("trials"):
             continue  # a record of another run's choice, or nothing tuned
         scored = ("scored by MeanAgg over all its shards" if a.get("submodel_objective") == "mean" else
@@ -187,12 +183,9 @@ def tuning_notes(tuning_files) -> list[str]:
 
 
 def _tuning_seed(files) -> str:
-    import json
-
     seeds = set()
     for path in files or []:
-        with open(path) as fh:
-            a = json.load(fh)
+        a = read_json(path)
         if a.get("trials"):
             seeds.add(str(a["seed"]))
     return ", ".join(sorted(seeds))

@@ -163,6 +163,9 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
     untrained model is evaluated too (epoch 0) and kept if no epoch beats it. ``on_eval(epoch, recall)`` is called
     after each evaluation (the tuner's pruner: it may raise to end the run)."""
     check_ids(train, f"{label or 'training data'}")
+    if len(train) == 0:
+        raise ValueError(f"{label or 'model'}: no training interaction to train on (the deletions or the split left "
+                         "none): expected fewer deleted interactions or users, or fewer shards")
     device = torch.device(device)
     generator = seed_everything(seed, device)
     if isinstance(model, str):

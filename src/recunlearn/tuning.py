@@ -126,10 +126,13 @@ def tuning_plan(config: dict, target: str, model: str, aggregator: str | None = 
 
         if not AGGREGATORS[aggregator].trained:
             return {}
+    # what the job's output depends on and nothing else (its params): the sub-models' tuning alone reads the shards
+    # it trains on, at most the K the partition has
+    submodel = {"shards": min(int(tuning["shards"]), int(config["sharding"]["n_shards"])),
+                "objective": tuning.get("submodel_objective", "submodels")} if target == "submodel" else {}
     return {"target": target, "space": space_fields_checked(config, target, model, aggregator),
             "trials": per_target(tuning["trials"], target, 20), "max_epochs": per_target(tuning["max_epochs"], target, 50),
-            "shards": tuning["shards"], "seed": config["training"]["seeds"][0],
-            **({"objective": tuning.get("submodel_objective", "submodels")} if target == "submodel" else {})}
+            "seed": config["training"]["seeds"][0], **submodel}
 
 
 def per_target(value, target: str, default: int) -> int:
@@ -187,6 +190,10 @@ def check_tuning(config: dict, schema: dict) -> None:
                 raise SpaceError(f"'tuning.search_space.{target}.{name}': unknown "
                                  f"{'aggregator' if target == 'aggregator' else 'model'} (expected one of: "
                                  f"{', '.join(known)})")
+            if target == "aggregator" and not AGGREGATORS[name].trained:
+                raise SpaceError(f"'tuning.search_space.aggregator.{name}': {AGGREGATORS[name].paper_name} trains "
+                                 f"nothing, so it has nothing to tune (expected one of the trained aggregators: "
+                                 f"{', '.join(a for a, e in AGGREGATORS.items() if e.trained)})")
     from .config import hyperparameters, submodel_hyperparameters
 
     for model in MODELS:
@@ -198,10 +205,8 @@ def check_tuning(config: dict, schema: dict) -> None:
             for dataset in config.get("datasets", []):
                 own = complete(model, settings(config, dataset, model))
                 for key, spec in space.items():  # the first trial is the config's own: it must lie in the space
-                    if "choices" in spec and own[key] not in spec["choices"]:
-                        raise SpaceError(f"'tuning.search_space.{target}.{model}.{key}': the config's own {key} "
-                                         f"({own[key]!r} on {dataset}), which the first trial tries, is not among "
-                                         f"the choices {spec['choices']}")
+                    _check_own(spec, own[key], f"tuning.search_space.{target}.{model}.{key}",
+                               f"the config's own {key} ({own[key]!r} on {dataset})")
     for aggregator, entry in AGGREGATORS.items():
         if entry.trained:
             space = space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
@@ -209,10 +214,21 @@ def check_tuning(config: dict, schema: dict) -> None:
                 continue
             own = config.get("aggregation", {})
             for key, spec in space.items():  # the first trial is the config's own aggregation settings
-                if "choices" in spec and key in own and own[key] not in spec["choices"]:
-                    raise SpaceError(f"'tuning.search_space.aggregator.{aggregator}.{key}': the config's own {key} "
-                                     f"(aggregation.{key}: {own[key]!r}), which the first trial tries, is not among "
-                                     f"the choices {spec['choices']}")
+                if key in own:
+                    _check_own(spec, own[key], f"tuning.search_space.aggregator.{aggregator}.{key}",
+                               f"the config's own {key} (aggregation.{key}: {own[key]!r})")
+
+
+def _check_own(spec: dict, value, where: str, what: str) -> None:
+    """The config's own value, which the first trial tries, lies in the searched space (among its choices, or in
+    its range): Optuna would otherwise only warn and run that trial outside the declared space."""
+    if "choices" in spec:
+        if value not in spec["choices"]:
+            raise SpaceError(f"'{where}': {what}, which the first trial tries, is not among the choices "
+                             f"{spec['choices']}")
+    elif not spec["low"] <= value <= spec["high"]:
+        raise SpaceError(f"'{where}': {what}, which the first trial tries, is outside the range [{spec['low']!r}, "
+                         f"{spec['high']!r}] (expected a range that holds it)")
 
 
 # ---------------------------------------------------------------------------- the search (Optuna)
@@ -393,7 +409,7 @@ def tune(objective, plan: dict, base: dict, label: str, lineage: dict) -> dict:
     log.info("%s: chose %s (validation Recall@20 %s; the config's own settings %s), %.0f s", label, found["chosen"],
              _fmt(found["best_value"]), _fmt(found["first_value"]), seconds)
     return {"kind": "tuning", "target": plan["target"], "objective": "validation Recall@20", **found,
-            "space": plan["space"], "budget": {k: plan[k] for k in ("trials", "max_epochs", "shards", "seed")},
+            "space": plan["space"], "budget": {k: plan[k] for k in ("trials", "max_epochs", "shards", "seed") if k in plan},
             "base": {k: base.get(k) for k in plan["space"]}, "seconds": seconds, **lineage}
 
 
@@ -405,10 +421,9 @@ def chosen(path) -> dict:
     """The settings a tuning artefact chose (to merge over the config's), or {} for no path."""
     if not path:
         return {}
-    import json
+    from .data import read_json
 
-    with open(path) as fh:
-        return dict(json.load(fh)["chosen"])
+    return dict(read_json(path)["chosen"])
 
 
 def write_trials_csv(path, artefact: dict) -> None:
@@ -491,10 +506,9 @@ def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid,
 
 def copied(path, spec) -> dict:
     """The artefact of a run that was not tuned itself but reads the choice of ``path`` (another seed, or K)."""
-    import json
+    from .data import read_json
 
-    with open(path) as fh:
-        source = json.load(fh)
+    source = read_json(path)
     return {"kind": "tuning", "target": source["target"], "chosen": source["chosen"], "tuned_by": str(path),
             "best_value": source.get("best_value"), "trials": [], **spec.identity()}
 

@@ -1,9 +1,9 @@
 """Deletion requests as people make them: whole users (CURE4Rec's protocol; docs/user_unlearning.md).
 
-A user-level request set (``unlearn.sample_user_requests``: a share of the users, chosen at random, among the most
+A user-level request set (``requests.sample_user_requests``: a share of the users, chosen at random, among the most
 active or among the least active) is unlearned by the same jobs as Table 6.4's requests: one request per user,
 each affected shard retrained once per request and the aggregator once. A deleted user leaves the validation and
-the evaluation as well (``unlearn.deleted_users``). ``run_user_check`` makes one row of
+the evaluation as well (``requests.deleted_users``). ``run_user_check`` makes one row of
 ``results/tables/user_unlearning.*`` for a served model: its lineage verdict (the audit's), its unlearning time per
 request, the test Recall@20 / NDCG@20 of the remaining users, and the fairness gap between the 5% most active of
 the remaining users and the rest (``metrics.fairness_gap``), after unlearning and for the model before it.
@@ -18,7 +18,8 @@ from .data import write_atomic
 from .forgetting import aggregator_scorer, model_scorer, run_seconds, sharded_scorer
 from .metrics import active_users, evaluate, fairness_gap
 from .run import Job
-from .unlearn import audit_served, deleted_users, drop_users, model_verdict, without
+from .requests import deleted_users, drop_users, without
+from .unlearn import audit_served, model_verdict
 
 ACTIVE_SHARE = 0.05  # CURE4Rec's active users: the top 5% by training interactions
 

@@ -38,6 +38,10 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 # GPUs a training job asks for (the `gpu` resource a cluster profile turns into a request); 0 on CPU
 TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
+# the part of `training` a job's output depends on, its `training` param: the device (and the GPUs that decide what
+# `auto` takes). Not the seeds (a job's seed is in its path, so adding a seed plans only that seed's jobs) nor the
+# threads (they change the bits only within the tolerance of docs/reproducibility.md, so changing them re-runs nothing)
+TRAINING = {"device": config["training"]["device"], "gpus": config["training"]["gpus"]}
 
 
 def aggregator_gpus(wildcards):
@@ -47,7 +51,7 @@ def aggregator_gpus(wildcards):
 
 def aggregator_training(wildcards):
     """``training`` of an aggregator job, with the GPUs it was given (``aggregator_gpus``)."""
-    return {**config["training"], "gpus": aggregator_gpus(wildcards)}
+    return {**TRAINING, "gpus": aggregator_gpus(wildcards)}
 
 
 def shard_assignment(wildcards):
@@ -304,12 +308,20 @@ def unlearn_retrain_file(dataset, model, mode, name, seed=UNLEARN_SEED):
 
 
 def served_manifests(wildcards):
-    """The served (unlearned) models of a dataset, model and seed that the audit checks: every method and mode."""
-    return [
+    """The served (unlearned) models of a dataset, model and seed that the audit checks: every one a table or figure
+    reports, each method in each mode and RecEraser at every K of Fig. 6.4."""
+    files = [
         unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json", seed=wildcards.seed)
         for _, p, a in UNLEARN_METHODS
         for mode in MODES
     ]
+    files += [
+        unlearn_file(
+            wildcards.dataset, wildcards.model, "inbp", "att", k, "sequential", "served.json", seed=wildcards.seed
+        )
+        for k in K_VALUES
+    ]
+    return list(dict.fromkeys(files))
 
 
 def timing_files(datasets=None, models=None):
@@ -402,7 +414,7 @@ def forgetting_served(dataset, model, seed=UNLEARN_SEED):
     """{request_set: [served]}: the served models the check attacks. On its members (unlearned at once): the
     original model, Retrain, each unlearning method and fine-tune; on Table 6.4's requests, the served model of every
     method and mode that deleted at least MIN_MEMBERS of them (and Retrain in batch mode)."""
-    from recunlearn.forgetting import MIN_MEMBERS
+    from recunlearn.config import MIN_MEMBERS
 
     names = [name for name, _, _ in UNLEARN_METHODS]
     served = {"members": ["original", "Retrain.batch", *[f"{n}.batch" for n in names], "fine-tune"]}

@@ -13,7 +13,8 @@ rule forgetting_members:
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        forgetting=lookup(within=config, dpath="forgetting"),
+        members=lookup(within=config, dpath="forgetting/members"),
+        seed=lookup(within=config, dpath="forgetting/seed"),
     script:
         "../scripts/forgetting_members.py"
 
@@ -72,7 +73,7 @@ rule finetune:
         gpu=TRAINING_GPUS,
     params:
         epochs=lookup(within=config, dpath="forgetting/finetune_epochs"),
-        training=lookup(within=config, dpath="training"),
+        training=TRAINING,
         evaluation=lookup(within=config, dpath="evaluation"),
     script:
         "../scripts/finetune.py"
@@ -92,7 +93,7 @@ rule forgetting_check:
     params:
         served=forgetting_served_params,
         forgetting=lookup(within=config, dpath="forgetting"),
-        training={**config["training"], "gpus": 0},  # scoring a served model: the CPU
+        training={**TRAINING, "gpus": 0},  # scoring a served model: the CPU
         evaluation=lookup(within=config, dpath="evaluation"),
     script:
         "../scripts/forgetting_check.py"

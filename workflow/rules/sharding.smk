@@ -20,7 +20,7 @@ rule pretrain:
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, "WMF"),
         tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, "WMF"),
-        training=lookup(within=config, dpath="training"),
+        training=TRAINING,
     script:
         "../scripts/pretrain.py"
 
@@ -80,7 +80,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
                 "submodel", wildcards.dataset, wildcards.model, wildcards.partition
             ),
             valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
-            training=lookup(within=config, dpath="training"),
+            training=TRAINING,
         script:
             "../scripts/train_shard.py"
 
@@ -183,7 +183,7 @@ else:
                 tuning=lambda wildcards, k=_k, aggs=_aggregators: {
                     a: tunes_aggregator(wildcards.model, a, wildcards.seed, k) for a in aggs
                 },
-                training=lookup(within=config, dpath="training"),
+                training=TRAINING,
                 evaluation=lookup(within=config, dpath="evaluation"),
             script:
                 "../scripts/train_partition.py"

@@ -23,7 +23,7 @@ rule retrain:
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
         tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
-        training=lookup(within=config, dpath="training"),
+        training=TRAINING,
         evaluation=lookup(within=config, dpath="evaluation"),
     script:
         "../scripts/retrain.py"

@@ -22,7 +22,7 @@ rule tune_retrain:
     params:
         hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
         tuning=lambda wildcards: tuning_plan(config, "retrain", wildcards.model),
-        training=lookup(within=config, dpath="training"),
+        training=TRAINING,
     script:
         "../scripts/tune.py"
 
@@ -48,6 +48,6 @@ rule tune_submodel:
         hyper=lambda wildcards: submodel_hyperparameters(config, wildcards.dataset, wildcards.model),
         tuning=lambda wildcards: tuning_plan(config, "submodel", wildcards.model),
         valid_mode=lookup(within=config, dpath="sharding/submodel_validation"),
-        training=lookup(within=config, dpath="training"),
+        training=TRAINING,
     script:
         "../scripts/tune.py"

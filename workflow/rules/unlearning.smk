@@ -10,7 +10,8 @@ rule deletion_requests:
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        unlearning=lookup(within=config, dpath="unlearning"),
+        n_requests=lookup(within=config, dpath="unlearning/n_requests"),
+        seed=lookup(within=config, dpath="unlearning/seed"),
     script:
         "../scripts/deletion_requests.py"
 
@@ -44,7 +45,7 @@ UNLEARN_PARAMS = dict(
     tuned_aggregation=lambda wildcards: (
         {wildcards.aggregator: f"{AGGREGATE}/tuning.json".format(**wildcards)} if TUNING else {}
     ),
-    training=lookup(within=config, dpath="training"),
+    training=TRAINING,
     evaluation=lookup(within=config, dpath="evaluation"),
 )
 
@@ -87,7 +88,7 @@ RETRAIN_UNLEARN_INPUTS = dict(
 RETRAIN_UNLEARN_PARAMS = dict(
     hyper=lambda wildcards: hyperparameters(config, wildcards.dataset, wildcards.model),
     tuned_hyper=lambda wildcards: tuned_file("retrain", wildcards.dataset, wildcards.model),
-    training=lookup(within=config, dpath="training"),
+    training=TRAINING,
     evaluation=lookup(within=config, dpath="evaluation"),
 )
 

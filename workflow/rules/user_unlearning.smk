@@ -12,7 +12,8 @@ rule user_requests:
     conda:
         "../../envs/recunlearn.yaml"
     params:
-        users=lookup(within=config, dpath="user_unlearning"),
+        users=lookup(within=config, dpath="user_unlearning/users"),
+        seed=lookup(within=config, dpath="user_unlearning/seed"),
     script:
         "../scripts/user_requests.py"
 
@@ -65,7 +66,7 @@ rule user_unlearning_row:
     threads: config["training"]["threads"]
     params:
         rows=user_row_params,
-        training={**config["training"], "gpus": 0},  # scoring served models: the CPU
+        training={**TRAINING, "gpus": 0},  # scoring served models: the CPU
         evaluation=lookup(within=config, dpath="evaluation"),
     script:
         "../scripts/user_unlearning_row.py"
