@@ -42,7 +42,7 @@ def main() -> None:
     from recunlearn.artefacts import save_state
     from recunlearn.data import Interactions, save_interactions, split_per_user
     from recunlearn.run import JobContext, RunSpec, Settings
-    from recunlearn.sharded import run_partition, run_shards
+    from recunlearn.jobs.sharding import run_partition, run_shards
     from recunlearn.synthetic import SyntheticConfig, generate
     from recunlearn.requests import sample_requests
     from recunlearn.unlearn import unlearn_sharded

@@ -90,7 +90,7 @@ def capped(params: dict, max_epochs: int | None) -> dict:
 def run(dataset: str, config: dict, models: list[str], methods: list[str], n_timed: int, threads: int,
         max_epochs: int | None, out: Path, seed: int) -> list[dict]:
     from recunlearn.run import JobContext, RunSpec, Settings
-    from recunlearn.sharded import run_partition, run_pretrain, run_shards
+    from recunlearn.jobs.sharding import run_partition, run_pretrain, run_shards
     from recunlearn.requests import sample_requests
     from recunlearn.unlearn import unlearn_retrain, unlearn_sharded
 

@@ -55,7 +55,7 @@ def inbp_shards(tmp: Path, data: dict, embeddings: dict, spec, ctx, settings,
     path, each sub-model's embeddings, sidecar and model files)."""
     from recunlearn.artefacts import save_state
     from recunlearn.run import JobContext, RunSpec
-    from recunlearn.sharded import run_partition, run_shards
+    from recunlearn.jobs.sharding import run_partition, run_shards
 
     save_state(embeddings, tmp / "emb.pt")
     part = {"assignment": str(tmp / "assignment.npz"), "stats": str(tmp / "stats.json")}

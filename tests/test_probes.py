@@ -15,7 +15,7 @@ from recunlearn.config import MIN_MEMBERS, ConfigError, load_yaml, validate_conf
 from recunlearn.data import Interactions, load_interactions, preprocess_given
 from recunlearn.requests import n_deleted_users, n_members, sample_requests
 from recunlearn.sharded import train_submodel
-from recunlearn.tuning import chosen
+from recunlearn.artefacts import chosen
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 

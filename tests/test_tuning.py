@@ -9,8 +9,10 @@ import pytest
 from recunlearn import data as data_module
 from recunlearn.config import ConfigError, load_yaml, validate_config
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.sharded import run_partition
-from recunlearn.tuning import check_space, run_tune_retrain, run_tune_submodel, search, tuning_plan
+from recunlearn.jobs.sharding import run_partition
+from recunlearn.jobs.tuning import run_tune_retrain, run_tune_submodel
+from recunlearn.search_space import check_space, tuning_plan
+from recunlearn.tuning import search
 
 from conftest import ROOT, write_synthetic_splits
 
@@ -110,7 +112,7 @@ def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits
     from recunlearn.data import load_interactions
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.sharded import shard_interactions, train_submodel
-    from recunlearn.tuning import complete
+    from recunlearn.search_space import complete
 
     from recunlearn.artefacts import save_state
 

@@ -79,7 +79,7 @@ def test_after_a_batch_user_deletion_no_artefact_saw_a_deleted_user_and_none_is_
                                    spec.with_(aggregator=None, mode=None), CTX, Settings(FAST))
     part = {"assignment": assignment}
     # the model before the deletions: its aggregator over the shards, as the workflow's aggregate job writes it
-    from recunlearn.sharded import run_aggregate
+    from recunlearn.jobs.sharding import run_aggregate
 
     before = {key: str(tmp / f"agg.{key}") for key in ("model", "sidecar", "history", "metrics")}
     run_aggregate(spec.with_(mode=None), CTX, Settings(FAST, {"max_epochs": 2}), data, subs, before)
@@ -125,7 +125,8 @@ def test_ultrare_after_a_user_deletion_scores_each_remaining_user_with_its_own_g
     (its groups those of the reduced data, the deleted users in none); its row is evaluated without them."""
     from recunlearn.aggregate import user_groups
     from recunlearn.artefacts import load_state
-    from recunlearn.sharded import load_submodels, run_aggregate, train_aggregator
+    from recunlearn.jobs.sharding import run_aggregate
+    from recunlearn.sharded import load_submodels, train_aggregator
 
     data = write_synthetic_splits(tmp_path, 60, 80, 15)
     sample_user_requests(data["train"], tmp_path / "users.csv", 4, "core", seed=1)

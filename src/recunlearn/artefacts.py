@@ -90,3 +90,10 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def chosen(path) -> dict:
+    """The settings a tuning artefact chose (to merge over the config's), or {} for no path."""
+    if not path:
+        return {}
+    return dict(read_json(path)["chosen"])

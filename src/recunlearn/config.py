@@ -10,17 +10,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from .datasets import check_dataset, resolve_registry
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range."""
+from .schema import ConfigError, dataclass_schema, load_yaml
+from .search_space import SpaceError, check_own, complete, space_fields_checked
 
 
 def _with_defaults(validator_class):
@@ -38,17 +34,6 @@ def _with_defaults(validator_class):
 
 
 _DefaultingValidator = _with_defaults(Draft202012Validator)
-
-
-def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file, naming the file and line on a syntax error."""
-    try:
-        with open(path) as fh:
-            return yaml.safe_load(fh)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
 
 
 def _subschema(schema: dict, root: dict, path: list) -> dict:
@@ -98,26 +83,6 @@ def _format_error(err, root: dict) -> str:
     return msg
 
 
-_JSON_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
-
-
-def dataclass_schema(cls, description: str = "") -> dict:
-    """The JSON schema of a config dataclass: one property per field, with the field's default (the one source of
-    defaults), its type and the description and constraints of its metadata (``models.hparams.hp``)."""
-    props = {}
-    for f in dataclasses.fields(cls):
-        meta = dict(f.metadata)
-        type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-        if "enum" not in meta and type_name not in _JSON_TYPES:
-            raise ConfigError(f"{cls.__name__}.{f.name}: type {type_name} has no config schema (expected one of "
-                              f"{', '.join(_JSON_TYPES)}, or an enum in its metadata)")
-        prop = {} if "enum" in meta else {"type": _JSON_TYPES[type_name]}
-        props[f.name] = {**prop, **{k: v for k, v in meta.items() if k != "description"}, "default": f.default,
-                         "description": meta.get("description", f.name)}
-    return {"type": "object", "description": description, "additionalProperties": False, "default": {},
-            "properties": props}
-
-
 def hyperparameter_table() -> str:
     """The Markdown table of every registered model's hyper-parameters and defaults (config/README.md holds it
     between ``<!-- hyperparameters -->`` markers; regenerate with ``python -m recunlearn.config``)."""
@@ -163,8 +128,6 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     schema = load_schema(schema_path)
     _validate(config, schema, schema)
     _check_semantics(config)
-    from .tuning import SpaceError, check_tuning
-
     try:
         check_tuning(config, schema)
     except SpaceError as exc:
@@ -276,6 +239,57 @@ def _check_semantics(config: dict) -> None:
                 f"config key 'datasets': unknown dataset '{name}' "
                 f"(expected one of: {', '.join(sorted(registry))}, or an entry under 'registry')"
             )
+
+
+def check_tuning(config: dict, schema: dict) -> None:
+    """Every search space the config would run, checked (``validate_config``; the spaces themselves:
+    ``search_space``): SpaceError on the first bad entry. Overrides of a model or aggregator that is not registered
+    are refused too."""
+    from .models import MODELS
+    from .registry import AGGREGATORS, PARTITIONS
+
+    objective = config.get("tuning", {}).get("submodel_objective", "submodels")
+    for name in objective if isinstance(objective, dict) else ():
+        if name not in PARTITIONS:
+            raise SpaceError(f"'tuning.submodel_objective.{name}': unknown partition (expected one of: "
+                             f"{', '.join(PARTITIONS)})")
+        for model in objective[name] if isinstance(objective[name], dict) else ():
+            if model not in MODELS:
+                raise SpaceError(f"'tuning.submodel_objective.{name}.{model}': unknown model (expected one of: "
+                                 f"{', '.join(MODELS)})")
+    spaces = config.get("tuning", {}).get("search_space", {})
+    for target, per_name in spaces.items():
+        known = AGGREGATORS if target == "aggregator" else MODELS
+        for name in per_name:
+            if name not in known:
+                raise SpaceError(f"'tuning.search_space.{target}.{name}': unknown "
+                                 f"{'aggregator' if target == 'aggregator' else 'model'} (expected one of: "
+                                 f"{', '.join(known)})")
+            if target == "aggregator" and not AGGREGATORS[name].trained:
+                raise SpaceError(f"'tuning.search_space.aggregator.{name}': {AGGREGATORS[name].paper_name} trains "
+                                 f"nothing, so it has nothing to tune (expected one of the trained aggregators: "
+                                 f"{', '.join(a for a, e in AGGREGATORS.items() if e.trained)})")
+    for model in MODELS:
+        for target in ("retrain", "submodel"):
+            space = space_fields_checked(config, target, model, schema=schema)
+            if not config.get("tuning", {}).get("enabled") or model not in config.get("models", MODELS):
+                continue
+            settings = hyperparameters if target == "retrain" else submodel_hyperparameters
+            for dataset in config.get("datasets", []):
+                own = complete(model, settings(config, dataset, model))
+                for key, spec in space.items():  # the first trial is the config's own: it must lie in the space
+                    check_own(spec, own[key], f"tuning.search_space.{target}.{model}.{key}",
+                               f"the config's own {key} ({own[key]!r} on {dataset})")
+    for aggregator, entry in AGGREGATORS.items():
+        if entry.trained:
+            space = space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
+            if not config.get("tuning", {}).get("enabled"):
+                continue
+            own = config.get("aggregation", {})
+            for key, spec in space.items():  # the first trial is the config's own aggregation settings
+                if key in own:
+                    check_own(spec, own[key], f"tuning.search_space.aggregator.{aggregator}.{key}",
+                               f"the config's own {key} (aggregation.{key}: {own[key]!r})")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class Settings:
 
     @classmethod
     def from_job(cls, snakemake) -> Settings:
-        from .tuning import chosen
+        from .artefacts import chosen
 
         p = snakemake.params
         tuned_hyper = getattr(p, "tuned_hyper", None) or None
@@ -125,7 +125,7 @@ class Settings:
 
     def aggregation_for(self, aggregator: str) -> dict:
         """The aggregation settings of ``aggregator``: the config's, with a choice read from its tuning artefact."""
-        from .tuning import chosen
+        from .artefacts import chosen
 
         return {**self.aggregation, **chosen(self.tuned_aggregation.get(aggregator))}
 

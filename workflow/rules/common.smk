@@ -26,7 +26,7 @@ from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparame
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import ALL_METHODS, METHODS, combinations, partition_options
 from recunlearn.registry import AGGREGATORS, wildcard_constraints
-from recunlearn.tuning import tuning_plan
+from recunlearn.search_space import tuning_plan
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")

@@ -3,7 +3,7 @@ metrics. An aggregator that uses the shards (UltraRE's combiner) also gets the p
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
-from recunlearn.sharded import run_aggregate
+from recunlearn.jobs.sharding import run_aggregate
 
 with job_log(snakemake.log[0]):
     run_aggregate(

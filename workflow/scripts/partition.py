@@ -2,7 +2,7 @@
 
 from recunlearn.run import JobContext, RunSpec
 from recunlearn.runlog import job_log
-from recunlearn.sharded import run_partition
+from recunlearn.jobs.sharding import run_partition
 
 with job_log(snakemake.log[0]):
     run_partition(

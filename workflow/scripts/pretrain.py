@@ -2,7 +2,7 @@
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
-from recunlearn.sharded import run_pretrain
+from recunlearn.jobs.sharding import run_pretrain
 
 with job_log(snakemake.log[0]):
     run_pretrain(

@@ -3,7 +3,7 @@ on its shard, then the aggregators the experiments ask for over them, in one job
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
-from recunlearn.sharded import run_partition_models
+from recunlearn.jobs.sharding import run_partition_models
 
 with job_log(snakemake.log[0]):
     k, aggregators = snakemake.params.k, list(snakemake.params.aggregators)

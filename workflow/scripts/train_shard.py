@@ -2,7 +2,7 @@
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
-from recunlearn.sharded import run_shards
+from recunlearn.jobs.sharding import run_shards
 
 with job_log(snakemake.log[0]):
     run_shards(

@@ -3,7 +3,7 @@ training and validation splits only; writes the chosen settings and every trial.
 
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.runlog import job_log
-from recunlearn.tuning import run_tune_retrain, run_tune_submodel
+from recunlearn.jobs.tuning import run_tune_retrain, run_tune_submodel
 
 with job_log(snakemake.log[0]):
     plan = dict(snakemake.params.tuning)
