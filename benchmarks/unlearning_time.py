@@ -46,7 +46,7 @@ ML1M_SIZED = {"n_users": 6040, "n_items": 3706, "n_communities": 64, "mean_inter
 
 
 def prepare_dataset(name: str, config: dict, out: Path) -> dict:
-    from recunlearn.artefacts import file_sha256
+    from recunlearn.data import file_sha256
     from recunlearn.data import prepare
     from recunlearn.synthetic import write_synthetic
 

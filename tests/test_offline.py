@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from recunlearn.offline import MEMBER, SHA256, OfflineError, ensure_ml100k, extract_u_data, main, sha256_of
+from recunlearn.data import file_sha256
+from recunlearn.offline import MEMBER, SHA256, OfflineError, ensure_ml100k, extract_u_data, main
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
@@ -96,7 +97,7 @@ REAL = ROOT / "data" / "ml-100k" / "u.data"
 
 @pytest.mark.skipif(not REAL.exists(), reason="data/ml-100k/u.data not fetched (python -m recunlearn.offline ml-100k)")
 def test_fetched_u_data_is_movielens_100k():
-    assert sha256_of(REAL) == SHA256
+    assert file_sha256(REAL) == SHA256
     with open(REAL, "rb") as fh:
         assert sum(1 for _ in fh) == 100_000
 

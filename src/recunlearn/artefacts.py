@@ -6,7 +6,6 @@ epochs and wall time. The sidecars are the lineage the forgetting audit reads.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import functools
 import os
 import platform
@@ -82,14 +81,6 @@ def write_sidecar(path: str | Path, info: dict) -> None:
 
 def read_sidecar(path: str | Path) -> dict:
     return read_json(path)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def chosen(path) -> dict:

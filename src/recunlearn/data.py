@@ -109,6 +109,12 @@ def write_json(path: str | Path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file (hashlib's, read in chunks): what sidecars, the audit and the downloads check."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def read_json(path: str | Path):
     """A JSON artefact, or a one-line error naming the file when it is not JSON (cut short, or edited by hand)."""
     try:

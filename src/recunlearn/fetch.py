@@ -66,16 +66,6 @@ def _read(stream, url: str, remote: bool) -> bytes:
         raise DownloadError(f"{url}: cannot read: {exc}") from None
 
 
-def file_hashes(path: str | Path) -> dict[str, str]:
-    """md5 and sha256 of a file, read once."""
-    md5, sha = hashlib.md5(), hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            md5.update(chunk)
-            sha.update(chunk)
-    return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
-
-
 def check_zip(path: str | Path, label: str, member: str | None = None) -> None:
     """Raise DownloadError if ``path`` is not a complete zip archive (or lacks ``member``)."""
     try:

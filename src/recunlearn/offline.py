@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .data import atomic_write
+from .data import atomic_write, file_sha256
 
 REQUIREMENT = "recbole==1.2.1"
 MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
@@ -32,14 +32,6 @@ CHUNK = 1 << 20
 
 class OfflineError(RuntimeError):
     """The wheel could not be fetched or read, or its data is not the file we expected."""
-
-
-def sha256_of(path: str | Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 def download_wheel(folder: str | Path) -> Path:
@@ -85,7 +77,7 @@ def ensure_ml100k(dest: str | Path = DEFAULT_DEST, wheel: str | Path | None = No
     """Make ``dest/u.data`` the MovieLens-100K ``u.data`` (sha256 ``sha256``); a one-line account of what was done."""
     target = Path(dest) / "u.data"
     if target.exists():  # a file of the user's is never overwritten: it may be their only copy of something else
-        have = sha256_of(target)
+        have = file_sha256(target)
         if have == sha256.lower():
             return f"{target}: already present, sha256 {have} (nothing to do)"
         raise OfflineError(f"{target} exists but is not MovieLens-100K's u.data (sha256 {have}, expected "

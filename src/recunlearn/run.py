@@ -165,7 +165,8 @@ class Job:
     def save(self, state: dict, path, sidecar_path, info: dict, files: dict | None = None) -> dict:
         """Write ``state`` to ``path`` atomically, then its sidecar: ``info`` plus the artefact's sha256 (what the
         audit checks the file against) and ``files`` {name: path} recorded with their sha256."""
-        from .artefacts import file_sha256, save_state, sidecar, write_sidecar
+        from .artefacts import save_state, sidecar, write_sidecar
+        from .data import file_sha256
 
         save_state(state, path)
         info = sidecar(artefact=str(path), **info)

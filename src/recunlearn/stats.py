@@ -4,8 +4,7 @@ Every seed trains every method on the same split (``split.seed`` is fixed), so t
 by seed; the per-seed differences d_s = A_s - B_s carry the seed-to-seed spread. "A > B" holds when mean(d) > 0
 and the one-sided paired t-test of H0: E[d] <= 0 gives p < alpha. With one seed no test is possible.
 
-The Student-t tail is computed in closed form for integer degrees of freedom (df = seeds - 1 is always an
-integer), so no statistics package is needed.
+The Student-t tail is SciPy's.
 """
 
 from __future__ import annotations
@@ -17,42 +16,15 @@ from typing import Mapping, Sequence
 ALPHA = 0.05
 
 
-def t_cdf_abs(t: float, df: int) -> float:
-    """P(|T| <= t) for a Student-t variable with integer ``df`` >= 1 and t >= 0.
-
-    With theta = atan(t / sqrt(df)): for odd df, (2/pi) (theta + sin(theta) sum_j a_j cos^(2j-1)(theta)) with
-    a_1 = 1, a_(j+1) = a_j (2j) / (2j + 1), j up to (df - 1) / 2 (no sum for df = 1); for even df,
-    sin(theta) sum_j b_j cos^(2j)(theta) with b_0 = 1, b_(j+1) = b_j (2j + 1) / (2j + 2), j up to (df - 2) / 2.
-    """
+def t_sf(t: float, df: int) -> float:
+    """One-sided upper tail P(T > t) of a Student-t variable with integer ``df`` >= 1 (SciPy's)."""
     if df < 1 or int(df) != df:
         raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
-    df = int(df)
-    if t < 0:
-        raise ValueError(f"t must be >= 0, got {t}")
-    if math.isinf(t):
-        return 1.0
-    theta = math.atan(t / math.sqrt(df))
-    s, c = math.sin(theta), math.cos(theta)
-    c2 = c * c
-    if df % 2 == 1:
-        total, term = 0.0, c
-        for j in range(1, (df - 1) // 2 + 1):
-            total += term
-            term *= c2 * (2 * j) / (2 * j + 1)
-        return min(1.0, (2 / math.pi) * (theta + s * total))
-    total, term = 0.0, 1.0
-    for j in range(0, (df - 2) // 2 + 1):
-        total += term
-        term *= c2 * (2 * j + 1) / (2 * j + 2)
-    return min(1.0, s * total)
-
-
-def t_sf(t: float, df: int) -> float:
-    """One-sided upper tail P(T > t) of a Student-t variable with integer ``df``."""
     if math.isnan(t):
         return float("nan")
-    a = t_cdf_abs(abs(t), df)
-    return (1 - a) / 2 if t >= 0 else (1 + a) / 2
+    from scipy.stats import t as student_t
+
+    return float(student_t.sf(t, int(df)))
 
 
 @dataclass(frozen=True)

@@ -50,19 +50,13 @@ def protocols(stats_files) -> dict[str, str]:
 
 
 def _latex(df: pd.DataFrame, caption: str) -> str:
-    def esc(x) -> str:
-        s = str(x)
-        for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                     ("±", r"$\pm$")):
-            s = s.replace(a, b)
-        return s
+    """A booktabs table (tabulate's, which escapes LaTeX's special characters) in a table float with ``caption``."""
+    from tabulate import LATEX_ESCAPE_RULES, tabulate
 
-    cols = "l" + "r" * (len(df.columns) - 1)
-    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(caption)}}}", f"\\begin{{tabular}}{{{cols}}}",
-             r"\toprule", " & ".join(esc(c) for c in df.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(esc(v) for v in row) + r" \\" for row in df.astype(str).itertuples(index=False)]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
+    body = tabulate(df.astype(str), headers="keys", tablefmt="latex_booktabs", showindex=False,
+                    disable_numparse=True, colalign=["left"] + ["right"] * (len(df.columns) - 1))
+    caption = "".join(LATEX_ESCAPE_RULES.get(c, c) for c in caption)
+    return "\n".join([r"\begin{table}[t]", r"\centering", f"\\caption{{{caption}}}", body, r"\end{table}", ""])
 
 
 def write_table(df: pd.DataFrame, stem: str | Path, title: str, notes: list[str] | None = None,

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import file_sha256, read_sidecar, save_state
-from .data import Interactions, load_interactions, write_atomic, write_json
+from .artefacts import read_sidecar, save_state
+from .data import Interactions, file_sha256, load_interactions, write_atomic, write_json
 from .models import model_config
 from .requests import deleted_users, drop_users, request_steps, without
 from .run import Job, JobContext, RunSpec, Settings, trained_on

@@ -11,8 +11,8 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from ..artefacts import file_sha256, load_state, read_sidecar, save_state
-from ..data import atomic_write, load_interactions, write_json
+from ..artefacts import load_state, read_sidecar, save_state
+from ..data import atomic_write, file_sha256, load_interactions, write_json
 from ..models import model_config
 from ..partition import partition
 from ..registry import AGGREGATORS, lookup
