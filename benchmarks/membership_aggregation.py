@@ -105,7 +105,7 @@ def main() -> None:
     value = recall(lambda users, s, z: combined(torch.log(a[users] + eps)[:, None], lb_all[None], z, th))
     print(f"  membership softmax ({K + 3} numbers, {n:,} triples, L-BFGS {seconds:.2f} s): {value:.4f}")
 
-    # the registered aggregator (aggregate.MembAgg, factorised as a dot product), as the workflow trains it
+    # the registered aggregator (aggregators.membership.MembAgg, factorised as a dot product), as the workflow trains it
     from recunlearn.sharded import train_aggregator
 
     test = load_interactions(run / "data" / "test.npz")

@@ -36,7 +36,7 @@ def main() -> None:
     import pandas as pd
     import torch
 
-    from recunlearn.aggregate import AggregatorConfig
+    from recunlearn.aggregators import AggregatorConfig
     from recunlearn.artefacts import load_state
     from recunlearn.data import load_interactions
     from recunlearn.metrics import embedding_scorer, evaluate
@@ -83,7 +83,7 @@ def main() -> None:
 
     # the re-fit alone: from nothing, and after one more sequential request (one interaction deleted, its shard's
     # sub-model changed), which re-solves only the rows whose inputs changed
-    from recunlearn.aggregate import refit_users
+    from recunlearn.aggregators.membership import refit_users
     from recunlearn.models import model_config
 
     c0 = model_config(args.model, {}).loss_options().get("c0", 0.2)
@@ -91,13 +91,13 @@ def main() -> None:
     after, after_shard = without(train, np.array([row])), np.delete(shard, [row])
     changed = Q.clone()
     changed[int(shard[row])] = changed[int(shard[row])] * 1.01  # a stand-in for its retrained sub-model
-    times, got = {}, {}
-    for name, q, data, assign, reuse in (("from nothing", Q, train, shard, False), ("primed", Q, train, shard, True),
-                                         ("after a request", changed, after, after_shard, True)):
+    times, got, cache = {}, {}, {}
+    for name, q, data, assign, kept in (("from nothing", Q, train, shard, None), ("primed", Q, train, shard, cache),
+                                        ("after a request", changed, after, after_shard, cache)):
         t0 = time.perf_counter()
-        got[name] = refit_users(q, data, assign, c0, own, reuse=reuse)
+        got[name] = refit_users(q, data, assign, c0, own, cache=kept)
         times[name] = time.perf_counter() - t0
-    same = torch.equal(got["after a request"], refit_users(changed, after, after_shard, c0, own, reuse=False))
+    same = torch.equal(got["after a request"], refit_users(changed, after, after_shard, c0, own))
     print(f"  the re-fit of {args.k} x {train.n_users} users: from nothing {times['from nothing']:.3f} s, after a "
           f"request {times['after a request']:.3f} s (same bits as from nothing: {same})")
 

@@ -36,7 +36,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    import recunlearn.aggregate as agg_mod
+    import recunlearn.aggregators.static as agg_mod
     from recunlearn.data import Interactions, split_per_user
     from recunlearn.models import model_class, model_config
     from recunlearn.sharded import train_aggregator

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from recunlearn.aggregate import AggregatorConfig, build, user_groups
+from recunlearn.aggregators import AggregatorConfig, build
+from recunlearn.aggregators.group import user_groups
 from recunlearn.data import Interactions
 from recunlearn.sharded import train_aggregator
 
@@ -90,7 +91,7 @@ def test_refit_users_minimises_each_users_weighted_squares_over_its_shards_items
     """refit_users by hand: for sub-model i and user u, the p minimising sum_{v in V_i} c_uv (r_uv - p . q_v^i)^2 +
     lambda_i |p|^2 (c = 1 on the user's training items, c0 elsewhere; V_i the items of shard i; lambda_i = reg x the
     mean squared coordinate sum_{v in V_i} q_v^2 / D), in float64."""
-    from recunlearn.aggregate import refit_users
+    from recunlearn.aggregators.membership import refit_users
 
     p, q = subs()
     train = data()
@@ -113,14 +114,15 @@ def test_refit_users_minimises_each_users_weighted_squares_over_its_shards_items
 def test_refit_users_after_a_request_solves_only_what_changed_and_gives_the_same_bits(monkeypatch):
     """The re-fit after a deletion and one retrained sub-model reuses the last re-fit's rows whose inputs did not
     change: bit for bit the re-fit from nothing, and far fewer systems solved."""
-    from recunlearn import aggregate
+    from recunlearn.aggregators import membership as aggregate
     from recunlearn.partition import random_partition
 
     train, _ = planted(n_users=400, n_items=120, per_user=15)
     shard, _ = random_partition(train, K, 0)
     g = torch.Generator().manual_seed(3)
     q = torch.randn(K, train.n_items, D, generator=g)
-    aggregate.refit_users(q, train, shard, 0.2, 2.0)  # the state before the request
+    cache = {}  # what a sequential unlearning run keeps between its re-fits
+    aggregate.refit_users(q, train, shard, 0.2, 2.0, cache=cache)  # the state before the request
     gone = np.flatnonzero(train.user == 7)[:3]  # three interactions of user 7
     keep = np.setdiff1d(np.arange(len(train)), gone)
     reduced = Interactions(train.user[keep], train.item[keep], train.n_users, train.n_items)
@@ -130,10 +132,10 @@ def test_refit_users_after_a_request_solves_only_what_changed_and_gives_the_same
     solved = []
     real = aggregate._solve_rows
     monkeypatch.setattr(aggregate, "_solve_rows", lambda *a: solved.append(len(a[3])) or real(*a))
-    again = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0)
+    again = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0, cache=cache)
     assert sum(solved) < 2 * train.n_users  # the retrained sub-model's users, and user 7 in the others
     solved.clear()
-    fresh = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0, reuse=False)
+    fresh = aggregate.refit_users(q2, reduced, shard[keep], 0.2, 2.0)  # no cache: no state between calls
     assert sum(solved) == K * train.n_users
     assert torch.equal(again, fresh)
 
@@ -141,7 +143,7 @@ def test_refit_users_after_a_request_solves_only_what_changed_and_gives_the_same
 def test_refit_agg_is_membership_aggregation_of_the_refitted_raw_scores():
     """RefitAgg = MembAgg over refit_users' vectors, on the raw scores over their root mean square; refit_reg > 0
     and the shards are needed."""
-    from recunlearn.aggregate import refit_users
+    from recunlearn.aggregators.membership import refit_users
 
     p, q = subs()
     train = data()
@@ -310,10 +312,11 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
     """However a batch is scored (rows, one score matrix, StaticAgg's frozen per-sub-model scores of the pairs or
     of every (user, item)), the loss is
     mean softplus(y_uj - y_ui) + reg of the aggregated embeddings, as computed naively from embeddings()."""
-    import recunlearn.aggregate as agg_mod
-    from recunlearn.aggregate import AggregatorConfig, build
+    import recunlearn.aggregators.base as agg_base
+    import recunlearn.aggregators.static as agg_mod
+    from recunlearn.aggregators import AggregatorConfig, build
 
-    monkeypatch.setattr(agg_mod, "SCORE_MATRIX_PER_PAIR", per_pair)
+    monkeypatch.setattr(agg_base, "SCORE_MATRIX_PER_PAIR", per_pair)
     monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", 0 if per_pair else 1 << 26)  # StaticAgg: rows, all scores
     torch.manual_seed(0)
     k, m, n, d = 3, 9, 11, 4
@@ -331,8 +334,9 @@ def test_bpr_batch_loss_equals_the_naive_loss(kind, per_pair, monkeypatch):
 
 @pytest.mark.parametrize("table", [0, 1 << 26])  # the pairs' scores from embedding rows, or from the full table
 def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss(table, monkeypatch):
-    import recunlearn.aggregate as agg_mod
-    from recunlearn.aggregate import StaticAgg, _Aggregator
+    import recunlearn.aggregators.static as agg_mod
+    from recunlearn.aggregators.base import _Aggregator
+    from recunlearn.aggregators.static import StaticAgg
     from recunlearn.sampling import user_batches
 
     monkeypatch.setattr(agg_mod, "STATIC_SCORES_MAX", table)
@@ -355,8 +359,8 @@ def test_static_agg_wmf_loss_with_its_cached_item_gram_equals_the_plain_loss(tab
 def test_static_agg_trains_to_the_same_bits_with_its_cached_positive_scores(loss, table, monkeypatch):
     """StaticAgg scores the training interactions once and looks their scores up; an epoch of training gives the
     same weights, bit for bit, as scoring every pair of every batch afresh (the path it replaces)."""
-    import recunlearn.aggregate as agg_mod
-    from recunlearn.aggregate import StaticAgg
+    import recunlearn.aggregators.static as agg_mod
+    from recunlearn.aggregators.static import StaticAgg
     from recunlearn.sampling import NegativeSampler
     from recunlearn.train import epoch_batches, make_optimizer, train_epoch
 
@@ -381,11 +385,11 @@ def test_static_agg_trains_to_the_same_bits_with_its_cached_positive_scores(loss
 
 @pytest.mark.determinism
 def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
-    """aggregate.softmax equals torch.softmax; unlike it (over K = 10 sub-models of 3,000 users: forward over a
+    """aggregators.softmax equals torch.softmax; unlike it (over K = 10 sub-models of 3,000 users: forward over a
     non-last dim, backward over any), its values and gradients do not depend on the number of CPU threads. This
     bit-identity across threads is asserted because the function pins what it depends on: element-wise kernels and
     K-term sums over a non-last dim (the threads split the users, never one user's K terms), no BLAS call."""
-    from recunlearn.aggregate import softmax
+    from recunlearn.aggregators import softmax
 
     previous, out = torch.get_num_threads(), {}
     try:
@@ -454,7 +458,7 @@ def test_static_agg_fit_through_its_score_table_equals_the_embedding_path(model,
     """With the score table, StaticAgg trains and validates on w . (K frozen scores) read from it; without it (past
     STATIC_SCORES_MAX) on the sub-models' embedding rows and the concatenated embeddings' dot product. Both give the
     same validation history and best epoch, and the same weights up to float rounding."""
-    import recunlearn.aggregate as agg_mod
+    import recunlearn.aggregators.static as agg_mod
 
     sub_p, sub_q, train, valid = _informative()
     agg = {"lr": 0.5, "max_epochs": 8, "patience": 8, "batch_size": 16}

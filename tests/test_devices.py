@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from recunlearn.aggregate import AggregatorConfig, build
+from recunlearn.aggregators import AggregatorConfig, build
 from recunlearn.data import Interactions
 from recunlearn.models import model_class, model_config
 from recunlearn.registry import AGGREGATORS

@@ -19,7 +19,8 @@ from recunlearn.retrain import run_retrain
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.tables import forgetting_table, forgetting_verdict
 from recunlearn.requests import n_members, sample_members, without
-from recunlearn.unlearn import model_verdict, unlearn_finetune, unlearn_retrain, unlearn_sharded
+from recunlearn.audit import model_verdict
+from recunlearn.unlearn import unlearn_finetune, unlearn_retrain, unlearn_sharded
 
 from conftest import TINY_CONFIG, inbp_shards, write_synthetic_splits
 

@@ -189,7 +189,7 @@ def test_config_readme_shows_the_generated_hyperparameter_table():
 
 def test_aggregation_and_synthetic_defaults_match_their_dataclasses():
     """The schema's aggregation and synthetic sections state the defaults of AggregatorConfig and SyntheticConfig."""
-    from recunlearn.aggregate import AggregatorConfig
+    from recunlearn.aggregators import AggregatorConfig
 
     schema = load_yaml(ROOT / "workflow" / "schemas" / "config.schema.yaml")
     for section, cls in ((schema["properties"]["aggregation"], AggregatorConfig), (schema["$defs"]["synthetic"],

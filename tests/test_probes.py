@@ -51,7 +51,7 @@ def test_a_fraction_of_members_that_rounds_below_the_minimum_says_so():
 # ---------------------------------------------------------------------------- 2. nothing reported goes unaudited
 def test_no_unlearning_method_is_refused_and_an_empty_audit_fails(tmp_path):
     refused({"unlearning": {"methods": []}}, "config key 'unlearning.methods': \\[\\] should be non-empty")
-    from recunlearn.unlearn import audit
+    from recunlearn.audit import audit
 
     with pytest.raises(ValueError, match="no served model to audit"):
         audit([], tmp_path / "requests.csv", tmp_path / "train.npz", tmp_path / "audit.json")

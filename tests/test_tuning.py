@@ -108,7 +108,7 @@ def test_the_mean_objective_scores_meanagg_over_all_k_submodels(tmp_path, splits
     whole validation split: the first trial's value is MeanAgg's Recall@20 over sub-models trained by hand."""
     import torch
 
-    from recunlearn.aggregate import AggregatorConfig, build
+    from recunlearn.aggregators import AggregatorConfig, build
     from recunlearn.data import load_interactions
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.sharded import shard_interactions, train_submodel

@@ -12,7 +12,8 @@ from recunlearn.artefacts import load_state
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import shard_interactions, train_submodel
 from recunlearn.requests import sample_requests, without
-from recunlearn.unlearn import audit, unlearn_sharded
+from recunlearn.audit import audit
+from recunlearn.unlearn import unlearn_sharded
 
 from conftest import inbp_shards, write_synthetic_splits
 

@@ -16,7 +16,8 @@ from recunlearn.metrics import active_users, fairness_gap
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.sharded import shard_interactions
 from recunlearn.requests import n_deleted_users, sample_user_requests, unlearning_steps, without
-from recunlearn.unlearn import audit, unlearn_sharded
+from recunlearn.audit import audit
+from recunlearn.unlearn import unlearn_sharded
 from recunlearn.user_unlearning import run_user_check
 
 from conftest import inbp_shards, write_synthetic_splits
@@ -123,7 +124,7 @@ def test_ultrare_after_a_user_deletion_scores_each_remaining_user_with_its_own_g
     """UltraRE (the ot partition and its combiner) through a batch user deletion: only the deleted users' groups
     are retrained; the served combiner equals one built from scratch on the reduced data over the served sub-models
     (its groups those of the reduced data, the deleted users in none); its row is evaluated without them."""
-    from recunlearn.aggregate import user_groups
+    from recunlearn.aggregators.group import user_groups
     from recunlearn.artefacts import load_state
     from recunlearn.jobs.sharding import run_aggregate
     from recunlearn.sharded import load_submodels, train_aggregator

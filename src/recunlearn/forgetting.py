@@ -221,7 +221,7 @@ def aggregator_scorer(aggregator_sidecar, model_name: str, aggregator: str, trai
     """The scorer of a sharded model rebuilt from its aggregator's sidecar: the sub-models' embeddings it lists
     (each sub-model sidecar names its embeddings file), the aggregator's parameters and config, over ``train`` (the
     training set it was trained on)."""
-    from .aggregate import AggregatorConfig, build
+    from .aggregators import AggregatorConfig, build
     from .artefacts import load_state, read_sidecar
     from .metrics import embedding_scorer
     from .models import model_config
@@ -266,7 +266,7 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     """One row of the forgetting table: the attack against the served model ``served`` ({kind: original, model or
     sharded; method; mode; request_set; its files; times}) on the deletion set ``data['requests']`` (a sharded
     model's own manifest says which rows it deleted), with the learned attack trained on the ``original`` model's
-    shadow data; its lineage verdict (``unlearn.audit_served`` / ``model_verdict``), its unlearning time and its
+    shadow data; its lineage verdict (``audit.audit_served`` / ``model_verdict``), its unlearning time and its
     test Recall@20 (``options``: seed, n_shadow, n_boot)."""
     import pandas as pd
 
@@ -274,7 +274,7 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     from .metrics import evaluate
     from .run import Job
     from .requests import without
-    from .unlearn import audit_served, model_verdict
+    from .audit import audit_served, model_verdict
 
     job = Job(spec, ctx, data)
     train, valid, test = job.split("train"), job.split("valid"), job.split("test")

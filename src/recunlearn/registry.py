@@ -6,7 +6,7 @@ combinations, the tables and figures all read these three registries, so a new e
 - a base model: one file under ``models/`` holding its ``nn.Module`` and its config dataclass, decorated with
   ``register_model`` (docs/extending.md). Its fields' defaults are the defaults; the schema is generated from them.
 - a partition algorithm: one function in ``partition.py`` plus a ``register_partition`` line below.
-- an aggregator: one class in ``aggregate.py`` plus a ``register_aggregator`` line below.
+- an aggregator: one file under ``aggregators/`` plus a ``register_aggregator`` line below.
 
 This module is torch-free, as the main Snakemake process imports it: an entry names its implementation as
 ``"module:attribute"``, imported only by the job that runs it. ``discover_models`` (called when
@@ -44,7 +44,7 @@ class PartitionEntry:
 @dataclass(frozen=True)
 class AggregatorEntry:
     name: str
-    impl: str  # "module:Class" of the aggregator (aggregate.py)
+    impl: str  # "module:Class" of the aggregator (a file under aggregators/)
     paper_name: str
     trained: bool = True  # False: no parameters to learn (MeanAgg), served as built
     # what the validation tuner (recunlearn.tuning) searches of the config's aggregation section, as a model's
@@ -159,23 +159,23 @@ register_partition("bekm", "recunlearn.partition:bekm", paper_name="BEKM", unit=
                    options={"rounds": "bekm_rounds"})
 register_partition("ot", "recunlearn.partition:ot_partition", paper_name="OT", unit="users")  # UltraRE's
 
-register_aggregator("mean", "recunlearn.aggregate:MeanAgg", paper_name="MeanAgg", trained=False)
-register_aggregator("static", "recunlearn.aggregate:StaticAgg", paper_name="StaticAgg",
+register_aggregator("mean", "recunlearn.aggregators.mean:MeanAgg", paper_name="MeanAgg", trained=False)
+register_aggregator("static", "recunlearn.aggregators.static:StaticAgg", paper_name="StaticAgg",
                     search_space={"lr": {"low": 1.0e-3, "high": 0.5, "log": True}})
-register_aggregator("att", "recunlearn.aggregate:AttAgg", paper_name="AttAgg",
+register_aggregator("att", "recunlearn.aggregators.attention:AttAgg", paper_name="AttAgg",
                     search_space={"lr": {"low": 5.0e-3, "high": 0.1, "log": True},
                                   "reg_weight": {"choices": [0.0, 1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]},
                                   "keep_prob": {"low": 0.5, "high": 1.0}})
 # UltraRE's combiner (beyond the paper; docs/user_unlearning.md): each user's own group's embedding against every
 # group model's items, averaged
-register_aggregator("group", "recunlearn.aggregate:GroupAgg", paper_name="GroupAgg", trained=False, uses_shards=True)
+register_aggregator("group", "recunlearn.aggregators.group:GroupAgg", paper_name="GroupAgg", trained=False, uses_shards=True)
 # beyond the paper (docs/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
 # numbers fitted full-batch, for an unlearning request that costs about one sub-model's retraining
-register_aggregator("memb", "recunlearn.aggregate:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
+register_aggregator("memb", "recunlearn.aggregators.membership:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
                     search_space={"reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]},  # 1e-5: the config's
                                   "triples": {"choices": [5000, 20000, 80000]}})
 # beyond the paper (docs/frontier.md): MembAgg over each sub-model's user vectors re-fitted to the user's whole
 # profile by WMF's least-squares user step
-register_aggregator("refit", "recunlearn.aggregate:RefitAgg", paper_name="RefitAgg", uses_shards=True, solver=True,
+register_aggregator("refit", "recunlearn.aggregators.membership:RefitAgg", paper_name="RefitAgg", uses_shards=True, solver=True,
                     search_space={"refit_reg": {"choices": [0.5, 1.0, 2.0, 4.0, 8.0]},  # 2: the config's
                                   "reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]}})

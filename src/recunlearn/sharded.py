@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from .aggregate import AggregatorConfig, build
+from .aggregators import AggregatorConfig, build
 from .artefacts import load_state
 from .data import Interactions
 from .models import model_config
@@ -76,10 +76,10 @@ def load_submodels(embedding_paths) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_params: dict, sub_p, sub_q,
                      train: Interactions, valid: Interactions, seed: int, device, label: str, on_eval=None,
-                     shard=None):
+                     shard=None, cache: dict | None = None):
     """Build (and unless it has nothing to learn, train) the aggregator over frozen sub-model embeddings
     (``on_eval``: ``train.fit``'s; ``shard``: each training interaction's shard, which an aggregator registered with
-    ``uses_shards`` needs)."""
+    ``uses_shards`` needs; ``cache``: state a caller keeps between its aggregators, ``aggregators.build``)."""
     entry = lookup(AGGREGATORS, "aggregator", aggregator)
     if entry.uses_shards and shard is None:
         raise ValueError(f"aggregator '{aggregator}' needs each training interaction's shard (shard=...)")
@@ -89,7 +89,8 @@ def train_aggregator(aggregator: str, model_name: str, base_params: dict, agg_pa
     cfg = AggregatorConfig(**{**agg_params, "batch_size": batch})
 
     def make():
-        return build(aggregator, sub_p, sub_q, cfg, train, base.loss, shard=shard, **base.loss_options())
+        return build(aggregator, sub_p, sub_q, cfg, train, base.loss, shard=shard, cache=cache,
+                     **base.loss_options())
 
     if not entry.trained:  # MeanAgg: nothing to learn
         model = make().to(device).eval()

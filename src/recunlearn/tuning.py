@@ -172,7 +172,7 @@ def mean_objective(model_name: str, base: dict, plan: dict, shards: list, train,
             users.append(p)
             items.append(q)
             epochs.append(res.epochs_run)
-        # MeanAgg (aggregate.MeanAgg): (1/K) sum_i p_u^i . q_v^i, as one product of the concatenated embeddings
+        # MeanAgg (aggregators.mean.MeanAgg): (1/K) sum_i p_u^i . q_v^i, as one product of the concatenated embeddings
         p, q = torch.cat(users, 1) / len(shards), torch.cat(items, 1)
         metric, k = OBJECTIVE
         value = evaluate(embedding_scorer(p, q), valid, [train], [k], device=device)[(metric, k)]
@@ -226,7 +226,7 @@ def tune_aggregator(spec, ctx, settings, plan: dict, sub_p, sub_q, train, valid,
     """The aggregator of ``spec`` tuned over its frozen sub-models (``jobs.sharding.run_aggregate`` calls it first)."""
     from dataclasses import asdict
 
-    from .aggregate import AggregatorConfig
+    from .aggregators import AggregatorConfig
 
     base = {**asdict(AggregatorConfig()), **settings.aggregation}
     objective = aggregator_objective(spec.aggregator, spec.model, settings.hyper, settings.aggregation, plan, sub_p,

@@ -19,7 +19,7 @@ from .forgetting import aggregator_scorer, model_scorer, run_seconds, sharded_sc
 from .metrics import active_users, evaluate, fairness_gap
 from .run import Job
 from .requests import deleted_users, drop_users, without
-from .unlearn import audit_served, model_verdict
+from .audit import audit_served, model_verdict
 
 ACTIVE_SHARE = 0.05  # CURE4Rec's active users: the top 5% by training interactions
 
