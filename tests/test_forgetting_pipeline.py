@@ -17,7 +17,7 @@ from recunlearn.forgetting import run_check, sharded_scorer
 from recunlearn.metrics import evaluate
 from recunlearn.retrain import run_retrain
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.tables import forgetting_table, forgetting_verdict
+from recunlearn.report.forgetting import forgetting_table, forgetting_verdict
 from recunlearn.requests import n_members, sample_members, without
 from recunlearn.audit import model_verdict
 from recunlearn.unlearn import unlearn_finetune, unlearn_retrain, unlearn_sharded

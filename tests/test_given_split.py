@@ -14,7 +14,7 @@ from recunlearn.config import ConfigError, load_yaml, validate_config
 from recunlearn.data import load_interactions, prepare, preprocess
 from recunlearn.datasets import BUILTIN, resolve_registry, split_mode
 from recunlearn.fetch import DownloadError, fetch
-from recunlearn.tables import table_6_2, table_6_3
+from recunlearn.report.paper import table_6_2, table_6_3
 
 from conftest import ROOT, run_snakemake
 

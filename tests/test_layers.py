@@ -28,6 +28,6 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "recunlearn", copy / "recunlearn", ignore=shutil.ignore_patterns("__pycache__"))
     data = copy / "recunlearn" / "data.py"
-    data.write_text(data.read_text() + "\n\ndef _planted():\n    from .tables import table_6_3  # noqa: F401\n")
+    data.write_text(data.read_text() + "\n\ndef _planted():\n    from .report.paper import table_6_3  # noqa: F401\n")
     status, out = lint_imports(copy, tmp_path)
-    assert status != 0 and "BROKEN" in out and "recunlearn.data -> recunlearn.tables" in out, out
+    assert status != 0 and "BROKEN" in out and "recunlearn.data -> recunlearn.report" in out, out

@@ -8,7 +8,7 @@ import pytest
 
 from recunlearn.results import COLUMNS
 from recunlearn.run import JobContext, RunSpec, Settings
-from recunlearn.timing import IDENTITY, read_times
+from recunlearn.report.timing import IDENTITY, read_times
 
 
 def test_runspec_from_wildcards_names_the_shard_count_n_shards():

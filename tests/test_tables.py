@@ -6,10 +6,10 @@ import json
 import pandas as pd
 import pytest
 
-from recunlearn.figures import grouped_bars
+from recunlearn.report.figures import grouped_bars
 from recunlearn.results import GATHERED_COLUMNS, gather
 from recunlearn.stats import holds
-from recunlearn.tables import scorecard, table_6_2, table_6_3
+from recunlearn.report.paper import scorecard, table_6_2, table_6_3
 
 from conftest import ROOT
 
@@ -234,7 +234,7 @@ def test_figures_and_scorecard_compare_a_stand_in_dataset_with_the_papers(tmp_pa
 
 
 def test_table_notes_say_what_was_tuned_and_how_sub_models_were_scored(tmp_path):
-    from recunlearn.tables import tuning_notes
+    from recunlearn.report.paper import tuning_notes
 
     base = {"dataset": "ml-1m", "model": "BPR", "partition": None, "aggregator": None, "seed": 2022,
             "space": {"lr": {}}, "trials": [{}, {}],

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from recunlearn.timing import read_times, speedup_claims, table_6_4
+from recunlearn.report.timing import read_times, speedup_claims, table_6_4
 
 from conftest import ROOT
 

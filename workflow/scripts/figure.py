@@ -1,6 +1,6 @@
 """Rule figure: Fig. 6.2 (partitions under AttAgg) or Fig. 6.3 (aggregators over InBP)."""
 
-from recunlearn.figures import grouped_bars
+from recunlearn.report.figures import grouped_bars
 from recunlearn.runlog import job_log
 
 with job_log(snakemake.log[0]):

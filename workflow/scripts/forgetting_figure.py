@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from recunlearn.figures import forgetting_figure
+from recunlearn.report.figures import forgetting_figure
 from recunlearn.runlog import job_log
 
 with job_log(snakemake.log[0]):

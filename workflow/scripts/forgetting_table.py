@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from recunlearn.runlog import job_log
-from recunlearn.tables import forgetting_table
+from recunlearn.report.forgetting import forgetting_table
 
 with job_log(snakemake.log[0]):
     forgetting_table(list(snakemake.input), str(Path(snakemake.output.md).with_suffix("")))

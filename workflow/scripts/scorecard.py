@@ -1,8 +1,8 @@
 """Rule scorecard: the paper's claims marked holds / fails on our runs; deviations from the paper."""
 
 from recunlearn.runlog import job_log
-from recunlearn.tables import scorecard
-from recunlearn.timing import speedup_claims
+from recunlearn.report.paper import scorecard
+from recunlearn.report.timing import speedup_claims
 
 with job_log(snakemake.log[0]):
     scorecard(snakemake.input.metrics, snakemake.input.paper, snakemake.output[0], snakemake.params.n_shards,

@@ -1,7 +1,7 @@
 """Rule table_6_3: test Recall/NDCG of Retrain and the unlearning methods (mean ± std over seeds), beside the paper."""
 
 from recunlearn.runlog import job_log
-from recunlearn.tables import table_6_3
+from recunlearn.report.paper import table_6_3
 
 with job_log(snakemake.log[0]):
     table_6_3(list(snakemake.input.metrics), snakemake.input.paper, snakemake.output[0][: -len(".md")],

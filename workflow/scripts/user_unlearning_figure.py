@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from recunlearn.figures import user_unlearning_figure
+from recunlearn.report.figures import user_unlearning_figure
 from recunlearn.runlog import job_log
 
 with job_log(snakemake.log[0]):

@@ -16,7 +16,7 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
-from .tables import model_order, read_metrics, write_table  # noqa: E402
+from .render import model_order, read_metrics, write_table  # noqa: E402
 
 IDENTITY = ["dataset", "model", "method", "partition", "n_shards", "aggregator", "mode", "seed"]
 

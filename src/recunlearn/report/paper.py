@@ -1,4 +1,4 @@
-"""Tables of the paper, ours beside the published numbers, written as Markdown, LaTeX and CSV."""
+"""The paper's tables, ours beside the published numbers (Tables 6.2 and 6.3), and the scorecard of its claims."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import read_json, write_atomic
-from .results import read_rows
-from .stats import ALPHA, NA, PairedTest, fmt_mean_std, fmt_p, holds, marker, mean_std, paired_t_test, verdict
+from ..data import read_json, write_atomic
+from ..stats import ALPHA, NA, PairedTest, fmt_mean_std, fmt_p, holds, marker, mean_std, paired_t_test, verdict
+from .render import (BASELINES, MAIN_METHODS, METRICS, PROTOCOL_NOTE, _by_seed, _seed_list, _test_rows, model_order,
+                     protocol, protocols, read_metrics, write_table)
 
 NOTES_6_2 = {
     "ml-1m": "the paper prints 6,940 users; MovieLens-1M has 6,040 (its own 4.47% density needs 6,040)",
@@ -17,61 +18,6 @@ NOTES_6_2 = {
     "ml-1m-receraser": "the authors' released files hold 720,152 + 200,041 = 920,193 interactions, not the "
                        "1,000,209 ratings of MovieLens-1M the paper's Table 6.2 reports",
 }
-
-
-# The paper's numbers were measured on its authors' own train/test files (a given split: 78/22 on ml-1m), while
-# its text describes a random 80/10/10 split per user; NDCG@K depends on the share held out (docs/protocol.md).
-PROTOCOL_NOTE = ("protocol: how the dataset was split. The paper's numbers were measured on the authors' own "
-                 "train/test files (ml-1m: 78/22 train/test, config/paper_splits.yaml reproduces it with "
-                 "ml-1m-receraser), while its text describes a random 80/10/10 split per user (config/config.yaml). "
-                 "A row under the random protocol holds out fewer items per user than the paper did, which lowers "
-                 "NDCG@K much more than Recall@K: compare its NDCG with the paper's with care (docs/protocol.md)")
-
-
-def protocol(stats: dict) -> str:
-    """How a dataset was split, from its ``stats.json``: ``given train/test (...)`` or ``random 80/10/10 per user``."""
-    split = stats.get("split", {})
-    if split.get("mode") == "given":
-        g = stats.get("given", {})
-        tr, te = g.get("train_file_interactions", 0), g.get("test_file_interactions", 0)
-        share = f"{100 * tr / (tr + te):.0f}/{100 * te / (tr + te):.0f}; " if tr + te else ""
-        return f"given train/test files ({share}validation {split.get('given_valid', 0.1):.0%} of train)"
-    ratios = split.get("ratios", [0.8, 0.1, 0.1])
-    return "random " + "/".join(f"{100 * r:g}" for r in ratios) + " per user"
-
-
-def protocols(stats_files) -> dict[str, str]:
-    """dataset -> :func:`protocol` of each ``stats.json``."""
-    out = {}
-    for path in stats_files or []:
-        s = read_json(path)
-        out[s["dataset"]] = protocol(s)
-    return out
-
-
-def _latex(df: pd.DataFrame, caption: str) -> str:
-    """A booktabs table (tabulate's, which escapes LaTeX's special characters) in a table float with ``caption``."""
-    from tabulate import LATEX_ESCAPE_RULES, tabulate
-
-    body = tabulate(df.astype(str), headers="keys", tablefmt="latex_booktabs", showindex=False,
-                    disable_numparse=True, colalign=["left"] + ["right"] * (len(df.columns) - 1))
-    caption = "".join(LATEX_ESCAPE_RULES.get(c, c) for c in caption)
-    return "\n".join([r"\begin{table}[t]", r"\centering", f"\\caption{{{caption}}}", body, r"\end{table}", ""])
-
-
-def write_table(df: pd.DataFrame, stem: str | Path, title: str, notes: list[str] | None = None,
-                extra: list[str] | None = None, csv: str | None = None) -> None:
-    """``<stem>.md`` (title, table, notes, extra sections), ``<stem>.tex`` (booktabs) and ``<stem>.csv``: the text
-    ``csv`` (a long form with full precision) when given, else the table itself."""
-    stem = str(stem)
-    md = [f"# {title}", "", df.to_markdown(index=False), ""]
-    if notes:
-        md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
-    md += extra or []
-    write_atomic(stem + ".md", "\n".join(md))
-    write_atomic(stem + ".tex", _latex(df, title))
-    write_atomic(stem + ".csv", df.to_csv(index=False) if csv is None else csv)
-
 
 def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | Path,
               paper_names: dict | None = None) -> pd.DataFrame:
@@ -118,41 +64,6 @@ def table_6_2(stats_files: list[str | Path], paper_csv: str | Path, stem: str | 
     df = pd.DataFrame(rows)
     write_table(df, stem, "Table 6.2: dataset statistics, ours beside the paper's", notes + [PROTOCOL_NOTE])
     return df
-
-
-MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast"]  # the last: where a config runs it
-BASE_MODELS = ["BPR", "WMF", "LightGCN"]  # the paper's order; a model of a user's own comes after them
-METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
-BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
-
-
-def model_order(models) -> list[str]:
-    """``models`` in the paper's order (BPR, WMF, LightGCN), any other model after them by name: tables and
-    figures show every model a run trained, never only the paper's."""
-    rank = {m: i for i, m in enumerate(BASE_MODELS)}
-    return sorted(set(models), key=lambda m: (rank.get(m, len(rank)), m))
-
-
-def _test_rows(metrics: pd.DataFrame, n_shards: int) -> pd.DataFrame:
-    m = metrics[metrics["split"] == "test"]
-    m = m[~m["method"].str.contains("unlearned", regex=False)]  # models after deletions: Table 6.4's business
-    return m[(m["method"] == "Retrain") | (m["n_shards"] == n_shards)]
-
-
-def read_metrics(paths, seeds: dict | None = None) -> pd.DataFrame:
-    """Long-form metric rows, with their ``seed``, from results/metrics.csv or several per-evaluation files
-    (whose seed ``seeds`` gives: path -> seed)."""
-    return read_rows(paths, seeds)
-
-
-def _by_seed(rows: pd.DataFrame) -> dict:
-    """seed -> value of the rows of one method and metric (a row without seed counts as one run)."""
-    return {(-1 if pd.isna(s) else int(s)): float(v) for s, v in zip(rows["seed"], rows["value"])}
-
-
-def _seed_list(rows: pd.DataFrame) -> str:
-    seeds = sorted({int(s) for s in rows["seed"].dropna()})
-    return ", ".join(str(s) for s in seeds) if seeds else "one run"
 
 
 def tuning_notes(tuning_files) -> list[str]:
@@ -380,118 +291,3 @@ def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list 
                        "relative difference"]].to_markdown(index=False, floatfmt=".4f"), ""]
     write_atomic(out_md, "\n".join(lines))
     return card
-
-
-# ---------------------------------------------------------------------------- forgetting (docs/forgetting.md)
-FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "fine-tune"]
-REQUEST_SETS = {"members": "the check's members (batch)", "requests": "Table 6.4's requests"}
-
-
-def _interval(row, name: str) -> str:
-    return f"{row[name + '_mean']:.3f} [{row[name + '_low']:.3f}, {row[name + '_high']:.3f}]"
-
-
-def forgetting_verdict(row) -> str:
-    """What a row's intervals say: the original model must be told from non-members (the check's power); any
-    other model is flagged when one attack's 95% interval lies above 0.5."""
-    above = [name for name in ("score_auc", "rank_auc", "learned_auc") if row[f"{name}_low"] > 0.5]
-    if row["method"] == "original":
-        return "positive control: has power" if above else "positive control: NO POWER on this data"
-    if above:
-        return "flagged (" + ", ".join(a.replace("_auc", "") for a in above) + " attack)"
-    return "not told from non-members"
-
-
-def forgetting_table(row_files, stem) -> pd.DataFrame:
-    """``results/tables/forgetting.{md,csv,tex}``: the membership-inference check of every served model, one row
-    per method and mode per dataset, model and deletion set, the controls first; the CSV keeps every number."""
-    rows = pd.concat([pd.read_csv(f) for f in row_files], ignore_index=True)
-    order = {m: i for i, m in enumerate(FORGETTING_ORDER)}
-    rows["_o"] = rows["method"].map(lambda m: order.get(m, len(order)))
-    rows["_s"] = rows["request_set"].map(lambda s: list(REQUEST_SETS).index(s) if s in REQUEST_SETS else 9)
-    models = {m: i for i, m in enumerate(model_order(rows["model"].unique()))}
-    rows["_b"] = rows["model"].map(models)
-    rows = rows.sort_values(["dataset", "_b", "_s", "_o", "mode"]).drop(columns=["_o", "_s", "_b"])
-    rows = rows.reset_index(drop=True)
-    rows["verdict"] = [forgetting_verdict(r) for _, r in rows.iterrows()]
-    shown = pd.DataFrame({
-        "dataset": rows["dataset"], "model": rows["model"],
-        "deletions": rows["request_set"].map(lambda s: REQUEST_SETS.get(s, s)), "method": rows["method"],
-        "mode": rows["mode"], "members": rows["members"],
-        "exact (lineage)": rows["exact"].map(lambda e: "yes" if e else "no"),
-        "score AUC [95%]": [_interval(r, "score_auc") for _, r in rows.iterrows()],
-        "rank AUC [95%]": [_interval(r, "rank_auc") for _, r in rows.iterrows()],
-        "learned AUC [95%]": [_interval(r, "learned_auc") for _, r in rows.iterrows()],
-        "verdict": rows["verdict"],
-        "unlearning (s)": rows["seconds"].map(lambda s: "-" if pd.isna(s) else f"{s:.1f}"),
-        "test Recall@20": rows["recall20_test"].map(lambda v: f"{v:.4f}"),
-    })
-    notes = [
-        "members: deleted training interactions; non-members: test interactions of the same users (the model never "
-        "trained on them); AUC 0.5: the attacker cannot tell them apart. Intervals: bootstrap 95%.",
-        "score / rank: a threshold on the served model's score of the pair / its rank among the user's items outside "
-        "the training set; learned: a logistic regression on (score, rank percentile, item popularity, user "
-        "activity) trained on shadow data scored by the original model, with no member in it.",
-        "the original model (trained with the members) is the positive control: its interval must lie above 0.5 or "
-        "the check has no power here; Retrain (trained without them) is the negative control.",
-        "exact (lineage): the audit's verdict from the sha256 lineage (fine-tune inherits parameters that saw the "
-        "deletions, so it is never exact, whatever its AUC). A row is flagged when any one of its three intervals "
-        "lies above 0.5 (three looks: a 5% false alarm each).",
-        "unlearning (s): every step of the run, on the device of its times.csv; '-': not an unlearning run.",
-    ]
-    write_table(shown, stem, "Forgetting measured by a membership-inference attack (docs/forgetting.md)", notes,
-                csv=rows.to_csv(index=False, float_format="%.6f"))
-    return rows
-
-
-# ---------------------------------------------------------------------------- user-level deletion
-USER_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "UltraRE"]
-
-
-def user_unlearning_table(row_files, stem) -> pd.DataFrame:
-    """``results/tables/user_unlearning.{md,csv,tex}``: per dataset, model, selection (random / core / edge) and
-    method, the unlearning time per request and its speed-up over Retrain (same selection and mode), the
-    remaining users' test Recall@20 / NDCG@20, and the fairness gap (the 5% most active remaining users minus the rest) before
-    and after unlearning."""
-    rows = pd.concat([pd.read_csv(f) for f in row_files], ignore_index=True)
-    order = {m: i for i, m in enumerate(USER_METHODS)}
-    sel = {s: i for i, s in enumerate(["random", "core", "edge"])}
-    models = {m: i for i, m in enumerate(model_order(rows["model"].unique()))}
-    rows = rows.assign(_m=rows["method"].map(lambda m: order.get(m, len(order))),
-                       _s=rows["selection"].map(lambda s: sel.get(s, 9)), _b=rows["model"].map(models))
-    rows = rows.sort_values(["dataset", "_b", "_s", "mode", "_m"]).drop(columns=["_m", "_s", "_b"])
-    rows = rows.reset_index(drop=True)
-    retrain = rows[rows["method"] == "Retrain"].set_index(["dataset", "model", "selection", "mode"])["seconds_per_request"]
-
-    def speedup(r) -> str:
-        key = (r["dataset"], r["model"], r["selection"], r["mode"])
-        if r["method"] == "Retrain" or key not in retrain.index or not r["seconds_per_request"]:
-            return "-"
-        return f"{retrain.loc[key] / r['seconds_per_request']:.1f}x"
-
-    rows["speedup"] = [speedup(r) for _, r in rows.iterrows()]
-    shown = pd.DataFrame({
-        "dataset": rows["dataset"], "model": rows["model"], "selection": rows["selection"], "method": rows["method"],
-        "mode": rows["mode"], "users deleted": rows["users_deleted"], "users evaluated": rows["users_evaluated"],
-        "s / request": rows["seconds_per_request"].map(lambda s: f"{s:.2f}"), "speed-up": rows["speedup"],
-        "Recall@20": rows["recall20"].map(lambda v: f"{v:.4f}"), "NDCG@20": rows["ndcg20"].map(lambda v: f"{v:.4f}"),
-        "NDCG@20 gap (before → after)": [f"{a:+.4f} → {b:+.4f}" for a, b in zip(rows["ndcg20_gap_before"],
-                                                                            rows["ndcg20_gap"])],
-        "Recall@20 gap (before → after)": [f"{a:+.4f} → {b:+.4f}" for a, b in zip(rows["recall20_gap_before"],
-                                                                              rows["recall20_gap"])],
-    })
-    notes = [
-        "a request deletes every training interaction of one user (CURE4Rec's protocol): random users, the most "
-        "active (core) or the least active (edge); a deleted user is neither validated on nor evaluated.",
-        "Recall@20 / NDCG@20: test, over the remaining users; Retrain (trained from scratch without the deleted "
-        "users) is the quality reference.",
-        "s / request: a sequential request's time, or a batch's time over its requests; speed-up: Retrain's over the "
-        "method's, same selection and mode.",
-        "gap: the mean over the 5% most active remaining users (by training interactions) minus the mean over the rest "
-        "(CURE4Rec's fairness gap), for the model before the deletions and after, on the same remaining users.",
-        "every row's lineage was checked as the audit checks it: no served artefact was trained on an interaction of "
-        "a deleted user.",
-    ]
-    write_table(shown, stem, "User-level deletion: utility, time and fairness (docs/user_unlearning.md)", notes,
-                csv=rows.to_csv(index=False, float_format="%.6f"))
-    return rows

@@ -11,10 +11,10 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .data import atomic_write, write_atomic  # noqa: E402
-from .registry import paper_name  # noqa: E402
-from .stats import mean_std  # noqa: E402
-from .tables import model_order, read_metrics  # noqa: E402
+from ..data import atomic_write, write_atomic  # noqa: E402
+from ..registry import paper_name  # noqa: E402
+from ..stats import mean_std  # noqa: E402
+from .render import model_order, read_metrics  # noqa: E402
 
 SPECS = {
     "fig_6_2": ("partition", "att", "Fig. 6.2: partition strategies under AttAgg"),
@@ -114,7 +114,7 @@ def forgetting_figure(forgetting_csv, stem) -> None:
     """The forgetting check as a picture: per dataset and model (a panel) and deletion set, each method's AUC with
     its 95% interval (the threshold attack on the score, and the learned attack), 0.5 marked, the two controls drawn
     apart from the methods, the inexact fine-tune in its own colour."""
-    from .tables import REQUEST_SETS
+    from .forgetting import REQUEST_SETS
 
     rows = pd.read_csv(forgetting_csv)
     panels = list(rows.groupby(["dataset", "model"], sort=False))
