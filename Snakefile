@@ -11,6 +11,8 @@ report: "workflow/report/workflow.rst"
 
 # ---------------------------------------------------------------------------- rules
 include: "workflow/rules/common.smk"
+include: "workflow/rules/forgetting_inputs.smk"
+include: "workflow/rules/user_unlearning_inputs.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/train.smk"
