@@ -14,12 +14,7 @@ import pandas as pd
 from .artefacts import read_sidecar
 from .data import Interactions, file_sha256, load_interactions, write_json
 from .requests import without
-from .sharded import shard_interactions
-
-
-def _assignment(path) -> np.ndarray:
-    with np.load(path) as z:
-        return z["shard"].astype(np.int64)
+from .sharded import load_assignment, shard_interactions
 
 
 def _file_problems(path, want: str | None, sidecar_path, what: str) -> list[str]:
@@ -47,7 +42,7 @@ def audit_served(path, train: Interactions, deleted_keys: set | None = None) -> 
     served = read_sidecar(path)
     if file_sha256(served["assignment"]) != served["assignment_sha256"]:
         failures.append(f"{path}: the partition file changed since unlearning")
-    assign = _assignment(served["assignment"])
+    assign = load_assignment(served["assignment"])
     gone = np.array(served["deleted_rows"], dtype=np.int64)
     gone_keys = set((train.user[gone] * train.n_items + train.item[gone]).tolist())
     reduced = without(train, gone)

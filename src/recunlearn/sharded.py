@@ -30,6 +30,12 @@ def final_embeddings(model) -> dict:
     return {"user": p.detach(), "item": q.detach()}
 
 
+def load_assignment(path) -> np.ndarray:
+    """The shard id (int64) of every training interaction, from a partition's ``assignment.npz``."""
+    with np.load(path) as z:
+        return z["shard"].astype(np.int64)
+
+
 def shard_interactions(train: Interactions, assignment_path, shard: int, assign=None) -> Interactions:
     """The training interactions of one shard (same id space as the whole dataset), from the partition file or
     from an ``assign`` array aligned with ``train``."""

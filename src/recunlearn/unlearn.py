@@ -23,15 +23,11 @@ from .data import Interactions, file_sha256, write_atomic, write_json
 from .models import model_config
 from .requests import deleted_users, drop_users, request_steps, without
 from .run import Job, JobContext, RunSpec, Settings, trained_on
-from .sharded import final_embeddings, load_submodels, shard_interactions, train_aggregator, train_submodel
+from .sharded import (final_embeddings, load_assignment, load_submodels, shard_interactions, train_aggregator,
+                      train_submodel)
 from .train import fit
 
 log = logging.getLogger(__name__)
-
-
-def _assignment(path) -> np.ndarray:
-    with np.load(path) as z:
-        return z["shard"].astype(np.int64)
 
 
 # ---------------------------------------------------------------------------- sharded methods
@@ -46,7 +42,7 @@ def unlearn_sharded(spec: RunSpec, ctx: JobContext, settings: Settings, data: di
     train, valid = job.split("train"), job.split("valid")
     gone_users = deleted_users(data["requests"])  # a user deleted whole is not validated on either
     valid = drop_users(valid, gone_users) if len(gone_users) else valid
-    assign = _assignment(data["assignment"])
+    assign = load_assignment(data["assignment"])
     steps = request_steps(spec.mode, data["requests"], n_timed)
     out_dir = Path(out["dir"])
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ from ..models import model_config
 from ..partition import partition
 from ..registry import AGGREGATORS, lookup
 from ..run import Job, JobContext, RunSpec, Settings, trained_on, write_history
-from ..sharded import final_embeddings, load_submodels, shard_interactions, train_aggregator, train_submodel
+from ..sharded import (final_embeddings, load_assignment, load_submodels, shard_interactions, train_aggregator,
+                       train_submodel)
 from ..train import fit
 
 log = logging.getLogger(__name__)
@@ -120,8 +121,7 @@ def run_aggregate(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict
     aggregation = settings.aggregation_for(spec.aggregator)
     shard = None
     if lookup(AGGREGATORS, "aggregator", spec.aggregator).uses_shards:  # e.g. UltraRE's combiner: users' groups
-        with np.load(data["assignment"]) as z:
-            shard = z["shard"].astype(np.int64)
+        shard = load_assignment(data["assignment"])
     if "tuning" in out:  # the validation tuner is on: tune here, or record whose choice this run reads
         aggregation = {**aggregation, **_tuned_aggregation(spec, ctx, settings, data, sub_p, sub_q, train, valid,
                                                            job.device, submodels, out["tuning"], shard=shard)}
