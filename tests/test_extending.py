@@ -1,5 +1,6 @@
-"""Adding a base model is one file under models/; adding a partition is one function plus its registration; adding
-an aggregator is one file under aggregators/ plus its registration (docs/extending.md). Proven on a copy of the
+"""Adding a base model is its config file under models/hparams/ and its module under models/; adding a partition is
+one function plus its registration; adding an aggregator is one file under aggregators/ plus its registration
+(docs/extending.md). Proven on a copy of the
 repository: the new names reach the wildcards, the schema, the jobs, Table 6.3 and Figs. 6.2 and 6.3 with no other
 edit."""
 
@@ -13,15 +14,15 @@ import yaml
 
 from conftest import ROOT, TINY_CONFIG
 
-# a base model with the BPR loss: its config (one hyper-parameter of its own) and its module, in one file
-TOY_MODEL = '''"""Toy: BPR-MF under another name, with one hyper-parameter of its own (a test of the registry)."""
+# a base model with the BPR loss: its config (one hyper-parameter of its own, torch-free) and its module
+TOY_HPARAMS = '''"""The hyper-parameters of Toy (a test of the registry)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..registry import register_model
-from .hparams import ModelConfig, hp, like
+from ...registry import register_model
+from . import ModelConfig, hp, like
 
 
 @register_model("Toy", impl="recunlearn.models.toy:Toy", description="a throwaway model")
@@ -29,12 +30,14 @@ from .hparams import ModelConfig, hp, like
 class ToyConfig(ModelConfig):
     lr: float = like(ModelConfig, "lr", 0.1)
     scale: float = hp(1.0, "multiplies the initial embeddings", exclusiveMinimum=0)
+'''
+TOY_MODEL = '''"""Toy: BPR-MF under another name, its initial embeddings scaled (a test of the registry)."""
 
+from __future__ import annotations
 
-# --- model (below: torch)
-import torch  # noqa: E402
+import torch
 
-from .bpr import BPR  # noqa: E402
+from .bpr import BPR
 
 
 class Toy(BPR):
@@ -96,6 +99,7 @@ def snakemake(repo, *args, check=True):
 
 def test_a_model_file_a_partition_function_and_an_aggregator_file_reach_every_table(tmp_path):
     repo = repository_copy(tmp_path / "repo")
+    (repo / "src" / "recunlearn" / "models" / "hparams" / "toy.py").write_text(TOY_HPARAMS)
     (repo / "src" / "recunlearn" / "models" / "toy.py").write_text(TOY_MODEL)
     (repo / "src" / "recunlearn" / "aggregators" / "first.py").write_text(FIRST_AGGREGATOR)
     with open(repo / "src" / "recunlearn" / "partition.py", "a") as fh:
@@ -134,7 +138,7 @@ def test_a_model_file_a_partition_function_and_an_aggregator_file_reach_every_ta
 def test_the_registries_are_read_without_torch():
     """The main Snakemake process reads the registries and the generated schema without importing torch (a user's
     --sdm conda setup has no torch outside the jobs' environments)."""
-    code = ("import sys; from recunlearn.config import load_schema; from recunlearn.registry import "
+    code = ("import sys; from recunlearn.config import load_schema, "
             "wildcard_constraints; from recunlearn.experiments import partition_options; "
             f"s = load_schema({str(ROOT / 'workflow' / 'schemas' / 'config.schema.yaml')!r}); "
             "w = wildcard_constraints(); "

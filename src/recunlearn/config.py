@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 from jsonschema import Draft202012Validator, validators
@@ -81,6 +82,16 @@ def _format_error(err, root: dict) -> str:
     if expected:
         msg += f" (expected: {' '.join(str(expected).split())})"
     return msg
+
+
+def wildcard_constraints() -> dict[str, str]:
+    """The regexes of the ``model``, ``partition`` and ``aggregator`` wildcards (workflow/rules/common.smk): the
+    registered names."""
+    from .models import MODELS  # registers the models (torch-free)
+    from .registry import AGGREGATORS, PARTITIONS
+
+    return {kind: "|".join(re.escape(n) for n in registry)
+            for kind, registry in (("model", MODELS), ("partition", PARTITIONS), ("aggregator", AGGREGATORS))}
 
 
 def hyperparameter_table() -> str:

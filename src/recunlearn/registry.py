@@ -3,25 +3,22 @@
 The Snakemake wildcard constraints, the config schema's enums and per-model hyper-parameters, the experiment
 combinations, the tables and figures all read these three registries, so a new entry needs no other edit:
 
-- a base model: one file under ``models/`` holding its ``nn.Module`` and its config dataclass, decorated with
-  ``register_model`` (docs/extending.md). Its fields' defaults are the defaults; the schema is generated from them.
+- a base model: its config dataclass under ``models/hparams/``, decorated with ``register_model``, and its
+  ``nn.Module`` under ``models/`` (docs/extending.md). Its fields' defaults are the defaults; the schema is
+  generated from them.
 - a partition algorithm: one function in ``partition.py`` plus a ``register_partition`` line below.
 - an aggregator: one file under ``aggregators/`` plus a ``register_aggregator`` line below.
 
 This module is torch-free, as the main Snakemake process imports it: an entry names its implementation as
-``"module:attribute"``, imported only by the job that runs it. ``discover_models`` (called when
-``recunlearn.models`` is imported) registers every model file by executing only its torch-free part: a model file
-keeps its config dataclass above a line starting ``# --- model``, and its ``nn.Module`` below it.
+``"module:attribute"``, imported only by the job that runs it. Importing ``recunlearn.models`` registers every
+model (it imports the torch-free ``models/hparams/`` modules).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-import sys
-import types
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -74,9 +71,6 @@ def register_model(name: str, *, impl: str, description: str = ""):
     """Class decorator for a base model's config dataclass: registers the model ``name`` built by ``impl``."""
 
     def decorate(config_cls):
-        if name in MODELS and MODELS[name].impl == impl:
-            # the model's module imported after discover_models read its config part: one config class per process
-            return MODELS[name].config
         _check_name("model", name, MODELS)
         MODELS[name] = ModelEntry(name, config_cls, impl, description)
         return config_cls
@@ -115,37 +109,6 @@ def paper_name(name: str) -> str:
     """The paper's name of a partition or aggregator (InBP, AttAgg), else the name itself."""
     entry = PARTITIONS.get(name) or AGGREGATORS.get(name)
     return entry.paper_name if entry else name
-
-
-def wildcard_constraints() -> dict[str, str]:
-    """The regexes of the ``model``, ``partition`` and ``aggregator`` wildcards (workflow/rules/common.smk)."""
-    discover_models()
-    return {kind: "|".join(re.escape(n) for n in registry)
-            for kind, registry in (("model", MODELS), ("partition", PARTITIONS), ("aggregator", AGGREGATORS))}
-
-
-# ---------------------------------------------------------------------------- model files
-MODEL_MARK = "# --- model"  # a model file's torch-free config part ends here
-
-
-def discover_models() -> None:
-    """Register every model file of ``models/`` by executing the part of each file above ``MODEL_MARK``: its
-    imports of the config base and its decorated config dataclass, no torch. A syntax error names the file and line."""
-    for path in sorted((Path(__file__).parent / "models").glob("*.py")):
-        text = path.read_text()
-        if path.name.startswith("_") or "@register_model(" not in text:
-            continue
-        module = f"recunlearn.models.{path.stem}"
-        if any(e.impl.startswith(module + ":") for e in MODELS.values()):
-            continue  # read already
-        if MODEL_MARK not in text:
-            raise ValueError(f"{path}: a model file keeps its config dataclass above a line starting '{MODEL_MARK}' "
-                             "(the part the workflow reads without torch; docs/extending.md)")
-        head = text.split(MODEL_MARK, 1)[0]
-        config_part = types.ModuleType(f"recunlearn.models._config_of_{path.stem}")
-        config_part.__package__, config_part.__file__ = "recunlearn.models", str(path)
-        sys.modules[config_part.__name__] = config_part  # dataclasses looks its module up
-        exec(compile(head, str(path), "exec"), config_part.__dict__)  # noqa: S102 - the package's own files
 
 
 register_partition("random", "recunlearn.partition:random_partition", paper_name="Random", unit="interactions")

@@ -23,9 +23,10 @@ os.environ.update(
 )
 
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
+from recunlearn.config import wildcard_constraints
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import ALL_METHODS, METHODS, combinations, partition_options
-from recunlearn.registry import AGGREGATORS, wildcard_constraints
+from recunlearn.registry import AGGREGATORS
 from recunlearn.search_space import tuning_plan
 
 try:

@@ -1,16 +1,22 @@
 """Base models (docs/method.md, section 4), registered once in ``recunlearn.registry``; torch-free.
 
 ``model_config(name, params)`` gives a model's frozen config; ``model_class(name)`` imports its ``nn.Module``.
-Every model file of this folder is registered on import (``registry.discover_models``): adding a model is one file
-(docs/extending.md).
+A model is two files (docs/extending.md): ``hparams/<name>.py``, its torch-free config dataclass decorated with
+``register_model``, and ``<name>.py``, its ``nn.Module``. Importing this package imports every module of
+``hparams/``, which registers the models without importing torch.
 """
 
 from __future__ import annotations
 
-from ..registry import MODELS, discover_models, lookup, resolve
+import importlib
+import pkgutil
+
+from ..registry import MODELS, lookup, resolve
+from . import hparams
 from .hparams import ModelConfig
 
-discover_models()
+for _module in pkgutil.iter_modules(hparams.__path__):
+    importlib.import_module(f"{hparams.__name__}.{_module.name}")
 
 
 def model_config(name: str, params: dict) -> ModelConfig:

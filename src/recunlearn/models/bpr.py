@@ -6,28 +6,15 @@ per positive, drawn from the items the user has no training interaction with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
-from ..registry import register_model
-from .hparams import ModelConfig
+import torch
+import torch.nn.functional as F
 
-
-@register_model("BPR", impl="recunlearn.models.bpr:BPR", description="BPR-MF")
-@dataclass(frozen=True)
-class BPRConfig(ModelConfig):
-    search_space = {**ModelConfig.search_space, "sampling": {"choices": ["interaction", "user"]}}
-
-
-# --- model (below: torch; the workflow reads only the part above, docs/extending.md)
-import warnings  # noqa: E402
-
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from ..data import Interactions  # noqa: E402
-from ..losses import bpr_loss, l2  # noqa: E402
-from .base import Recommender, embedding  # noqa: E402
-
+from ..data import Interactions
+from ..losses import bpr_loss, l2
+from .base import Recommender, embedding
+from .hparams.bpr import BPRConfig
 
 # torch warns once per process that sparse-gradient invariants are unchecked; they hold by construction here
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")

@@ -9,35 +9,15 @@ on the layer-0 ("ego") rows of the batch. Nodes absent from the training data ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
-from ..registry import register_model
-from .hparams import ModelConfig, hp, like
+import numpy as np
+import torch
 
-
-@register_model("LightGCN", impl="recunlearn.models.lightgcn:LightGCN", description="LightGCN")
-@dataclass(frozen=True)
-class LightGCNConfig(ModelConfig):
-    # one propagation over the whole graph per batch: batches below 1024 make a CPU trial slow
-    search_space = {**ModelConfig.search_space, "batch_size": {"choices": [1024, 2048, 4096, 8192]},
-                    "sampling": {"choices": ["interaction", "user"]}}
-    optimizer: str = like(ModelConfig, "optimizer", "adam")
-    lr: float = like(ModelConfig, "lr", 0.005)
-    batch_size: int = like(ModelConfig, "batch_size", 4096, "interactions per batch (one full propagation per "
-                           "batch: sets the CPU epoch time)")
-    init_std: float = like(ModelConfig, "init_std", 0.1)
-    n_layers: int = hp(3, "propagation layers", minimum=0)
-
-
-# --- model (below: torch; the workflow reads only the part above, docs/extending.md)
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from ..data import Interactions  # noqa: E402
-from ..losses import bpr_loss, l2  # noqa: E402
-from .base import Recommender, embedding  # noqa: E402
+from ..data import Interactions
+from ..losses import bpr_loss, l2
+from .base import Recommender, embedding
+from .hparams.lightgcn import LightGCNConfig
 
 
 class SymmetricSpMM(torch.autograd.Function):

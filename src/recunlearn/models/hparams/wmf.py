@@ -1,0 +1,26 @@
+"""The hyper-parameters of WMF (torch-free; the model is ``models/wmf.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...registry import register_model
+from . import ModelConfig, hp, like
+
+
+@register_model("WMF", impl="recunlearn.models.wmf:WMF", description="WMF with the efficient non-sampling loss")
+@dataclass(frozen=True)
+class WMFConfig(ModelConfig):
+    loss = "wmf"
+    search_space = {**ModelConfig.search_space, "batch_size": {"choices": [64, 128, 256, 512, 1024]},
+                    "c0": {"low": 0.02, "high": 0.5, "log": True}, "keep_prob": {"low": 0.5, "high": 1.0}}
+
+    lr: float = like(ModelConfig, "lr", 0.02)
+    batch_size: int = like(ModelConfig, "batch_size", 256, "users per batch")
+    reg_weight: float = like(ModelConfig, "reg_weight", 0.0)
+    c0: float = hp(0.2, "weight of missing entries (0.2 MovieLens, 0.05 yelp2018 in the authors' code)", minimum=0,
+                   maximum=1)
+    keep_prob: float = hp(0.7, "keep probability of the dropout on user embeddings", exclusiveMinimum=0, maximum=1)
+
+    def loss_options(self) -> dict:
+        return {"c0": self.c0}
