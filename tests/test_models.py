@@ -188,12 +188,24 @@ def test_config_readme_shows_the_generated_hyperparameter_table():
 
 
 def test_aggregation_and_synthetic_defaults_match_their_dataclasses():
-    """The schema's aggregation and synthetic sections state the defaults of AggregatorConfig and SyntheticConfig."""
+    """The schema's aggregation section is generated from AggregatorConfig (the keys it declares, not those it
+    inherits and does not set); the synthetic section states SyntheticConfig's defaults."""
     from recunlearn.aggregators import AggregatorConfig
+    from recunlearn.config import load_schema
 
+    text = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    assert "attention size k of AttAgg" not in text
+    aggregation = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")["properties"]["aggregation"]
+    props = aggregation["properties"]
+    assert {"lr", "attention_size", "keep_prob", "triples", "refit_reg"} <= set(props)
+    assert not {"dim", "init_std", "sampling", "keep"} & set(props)
+    assert props["lr"]["default"] == 0.05 and props["optimizer"]["enum"] == ["adagrad", "adam", "sgd"]
+    assert props["init"] == {"enum": ["normal", "identity"], "default": "normal",
+                             "description": "AttAgg's W_i and b_i at the start: Xavier-normal (the authors' code) or "
+                                            "the identity plus noise"}
+    assert aggregation["additionalProperties"] is False
     schema = load_yaml(ROOT / "workflow" / "schemas" / "config.schema.yaml")
-    for section, cls in ((schema["properties"]["aggregation"], AggregatorConfig), (schema["$defs"]["synthetic"],
-                                                                                 SyntheticConfig)):
+    for section, cls in ((aggregation, AggregatorConfig), (schema["$defs"]["synthetic"], SyntheticConfig)):
         documented = {k: v["default"] for k, v in section["properties"].items() if "default" in v}
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
         assert documented, section

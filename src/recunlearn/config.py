@@ -111,6 +111,13 @@ def hyperparameter_table() -> str:
     return "\n".join(lines)
 
 
+def aggregation_schema() -> dict:
+    """The config's ``aggregation`` section, generated from ``AggregatorConfig`` (the keys it declares)."""
+    from .models.hparams.aggregation import AGGREGATION_DESCRIPTION, AGGREGATION_KEYS, AggregatorConfig
+
+    return dataclass_schema(AggregatorConfig, AGGREGATION_DESCRIPTION, keys=AGGREGATION_KEYS)
+
+
 def load_schema(schema_path: str | Path) -> dict:
     """The config schema: ``schema_path`` with what the registries hold filled in (``registry.py``): the model,
     partition and aggregator enums and each model's ``hyperparameters`` section, generated from its config
@@ -123,6 +130,7 @@ def load_schema(schema_path: str | Path) -> dict:
     props["models"]["items"] = {"enum": list(MODELS)}
     props["hyperparameters"]["properties"] = {name: dataclass_schema(e.config, e.description)
                                               for name, e in MODELS.items()}
+    props["aggregation"] = aggregation_schema()
     props["dataset_hyperparameters"]["additionalProperties"]["properties"] = {name: {"type": "object"}
                                                                               for name in MODELS}
     sharding = props["sharding"]["properties"]
@@ -140,7 +148,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     _validate(config, schema, schema)
     _check_semantics(config)
     try:
-        check_tuning(config, schema)
+        check_tuning(config)
     except SpaceError as exc:
         raise ConfigError(f"config key {exc}") from None
     for dataset, per_model in config.get("dataset_hyperparameters", {}).items():
@@ -252,7 +260,7 @@ def _check_semantics(config: dict) -> None:
             )
 
 
-def check_tuning(config: dict, schema: dict) -> None:
+def check_tuning(config: dict) -> None:
     """Every search space the config would run, checked (``validate_config``; the spaces themselves:
     ``search_space``): SpaceError on the first bad entry. Overrides of a model or aggregator that is not registered
     are refused too."""
@@ -282,7 +290,7 @@ def check_tuning(config: dict, schema: dict) -> None:
                                  f"{', '.join(a for a, e in AGGREGATORS.items() if e.trained)})")
     for model in MODELS:
         for target in ("retrain", "submodel"):
-            space = space_fields_checked(config, target, model, schema=schema)
+            space = space_fields_checked(config, target, model)
             if not config.get("tuning", {}).get("enabled") or model not in config.get("models", MODELS):
                 continue
             settings = hyperparameters if target == "retrain" else submodel_hyperparameters
@@ -293,7 +301,7 @@ def check_tuning(config: dict, schema: dict) -> None:
                                f"the config's own {key} ({own[key]!r} on {dataset})")
     for aggregator, entry in AGGREGATORS.items():
         if entry.trained:
-            space = space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator, schema=schema)
+            space = space_fields_checked(config, "aggregator", next(iter(MODELS)), aggregator)
             if not config.get("tuning", {}).get("enabled"):
                 continue
             own = config.get("aggregation", {})

@@ -29,11 +29,14 @@ def load_yaml(path: str | Path) -> Any:
 _JSON_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
 
 
-def dataclass_schema(cls, description: str = "") -> dict:
-    """The JSON schema of a config dataclass: one property per field, with the field's default (the one source of
-    defaults), its type and the description and constraints of its metadata (``models.hparams.hp``)."""
+def dataclass_schema(cls, description: str = "", keys=None) -> dict:
+    """The JSON schema of a config dataclass: one property per field (or per field named in ``keys``), with the
+    field's default (the one source of defaults), its type and the description and constraints of its metadata
+    (``models.hparams.hp``)."""
     props = {}
     for f in dataclasses.fields(cls):
+        if keys is not None and f.name not in keys:
+            continue
         meta = dict(f.metadata)
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         if "enum" not in meta and type_name not in _JSON_TYPES:

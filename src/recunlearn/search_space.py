@@ -6,10 +6,9 @@ the keys' JSON schema (``check_space``), and what one tuning job runs (``tuning_
 from __future__ import annotations
 
 import copy
-import functools
 import math
 
-from .schema import dataclass_schema, load_yaml
+from .schema import dataclass_schema
 
 TARGETS = ("retrain", "submodel", "aggregator")
 
@@ -116,27 +115,19 @@ def per_target(value, target: str, default: int) -> int:
     return int(value.get(target, default)) if isinstance(value, dict) else int(value)
 
 
-def tunable_fields(target: str, model: str, schema: dict | None = None) -> dict:
-    """{key: JSON schema} of what ``target`` may search: the model's hyper-parameters, or the aggregation section."""
+def tunable_fields(target: str, model: str) -> dict:
+    """{key: JSON schema} of what ``target`` may search: the model's hyper-parameters, or the aggregation keys."""
     from .models import MODELS
+    from .models.hparams.aggregation import AGGREGATION_KEYS, AggregatorConfig
 
     if target == "aggregator":
-        return (schema or _schema())["properties"]["aggregation"]["properties"]
+        return dataclass_schema(AggregatorConfig, keys=AGGREGATION_KEYS)["properties"]
     return dataclass_schema(MODELS[model].config)["properties"]
 
 
-@functools.cache
-def _schema() -> dict:
-    """The config schema, read once per process (every aggregator job's plan asks for its aggregation section)."""
-    from pathlib import Path
-
-    return load_yaml(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml")
-
-
-def space_fields_checked(config: dict, target: str, model: str, aggregator: str | None = None,
-                         schema: dict | None = None) -> dict:
+def space_fields_checked(config: dict, target: str, model: str, aggregator: str | None = None) -> dict:
     name = aggregator if target == "aggregator" else model
-    return check_space(space_for(config, target, model, aggregator), tunable_fields(target, model, schema),
+    return check_space(space_for(config, target, model, aggregator), tunable_fields(target, model),
                        f"tuning.search_space.{target}.{name}")
 
 

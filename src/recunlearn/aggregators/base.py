@@ -18,15 +18,14 @@ Mean and Static are exact as a dot product of concatenated embeddings: [w_1 P_1,
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..data import Interactions
 from ..losses import bpr_loss, wmf_efficient_loss
-from ..models import ModelConfig
 from ..models.base import Recommender
+from ..models.hparams.aggregation import AggregatorConfig
 from ..registry import AGGREGATORS, lookup, resolve
 
 # a BPR batch is scored through the full (distinct users x distinct items) score matrix when that matrix holds at
@@ -39,31 +38,6 @@ def softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
     K-term sums do not depend on it (tests/test_aggregate.py)."""
     e = torch.exp(x - x.max(dim, keepdim=True).values.detach())
     return e / e.sum(dim, keepdim=True)
-
-
-@dataclass(frozen=True)
-class AggregatorConfig(ModelConfig):
-    optimizer: str = "adagrad"
-    lr: float = 0.05
-    batch_size: int = 4096
-    reg_weight: float = 1e-5
-    max_epochs: int = 50
-    eval_every: int = 1
-    patience: int = 10
-    attention_size: int = 32
-    # how AttAgg starts and is regularised; the defaults are the authors' RecEraser code, chosen on validation over
-    # our earlier identity start (docs/ablation.md): W_i, b_i Xavier-normal, h = 0.01 so the attention starts at
-    # 1/K, dropout keep 0.7 on the aggregated user embedding, only W_i and b_i regularised
-    init: str = "normal"             # normal | identity (W_i = I + noise, b_i = 0)
-    attention_init: str = "uniform"  # uniform (h = 0.01) | random (h ~ N(0, 1/k))
-    keep_prob: float = 0.7           # dropout keep probability on the aggregated user embedding while training
-    reg_attention: bool = False      # also regularise the attention MLPs (W1, W2, h1, h2)
-    # MembAgg (beyond the paper): its K + 3 numbers are fitted full-batch by L-BFGS on this many seeded BPR triples
-    triples: int = 20000
-    lbfgs_iterations: int = 100
-    # RefitAgg (beyond the paper): the ridge of its users' re-fit, relative to the items' scale (``refit_users``;
-    # chosen on ml-100k validation, docs/frontier.md)
-    refit_reg: float = 2.0
 
 
 class _Aggregator(Recommender):
