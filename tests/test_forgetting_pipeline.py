@@ -156,15 +156,24 @@ def test_the_workflow_builds_the_forgetting_table_and_figure(tiny_reference):
 
 
 def test_receraser_fast_is_a_method_of_every_table_where_the_config_lists_it(tiny_reference):
-    """RecEraser-fast (InBP under MembAgg, beyond the paper), listed in the tiny DAG's unlearning and user_unlearning
-    methods: a column of Table 6.3 without a paper value, rows of Table 6.4 in both modes, and user-deletion rows,
-    its lineage exact."""
+    """RecEraser-fast (beyond the paper), listed in the tiny DAG's unlearning and user_unlearning methods, under the
+    aggregator its config names for BPR (RefitAgg; MembAgg by default): a column of Table 6.3 without a paper value,
+    rows of Table 6.4 in both modes, forgetting and user-deletion rows, each saying which aggregator served it."""
+    assert TINY_CONFIG["method_aggregators"] == {"RecEraser-fast": {"BPR": "refit"}}
     tables = tiny_reference.parent / "tables"
     t63 = pd.read_csv(tables / "table_6_3.csv")
     fast = t63[t63["method"] == "RecEraser-fast"]
     assert not fast.empty and fast["paper"].isna().all() and fast["ours"].notna().all()
+    assert "| RecEraser-fast (RefitAgg) |" in (tables / "table_6_3.md").read_text()
     # one row in Table 6.4's every-method (sequential) section and one in its batch section
-    assert len(re.findall(r"^\|[^|\n]*\|[^|\n]*\|\s*RecEraser-fast\s*\|", (tables / "table_6_4.md").read_text(),
-                          flags=re.M)) == 2
+    assert len(re.findall(r"^\|[^|\n]*\|[^|\n]*\|\s*RecEraser-fast \(RefitAgg\)\s*\|",
+                          (tables / "table_6_4.md").read_text(), flags=re.M)) == 2
+    forgetting = pd.read_csv(tables / "forgetting.csv").set_index("method")
+    assert forgetting.loc["RecEraser-fast", "aggregator"] == "refit" and forgetting.loc["RecEraser", "aggregator"] == "att"
     users = pd.read_csv(tables / "user_unlearning.csv")
-    assert "RecEraser-fast" in set(users["method"])
+    assert set(users.loc[users["method"] == "RecEraser-fast", "aggregator"]) == {"refit"}
+    assert "RecEraser-fast (RefitAgg)" in (tables / "user_unlearning.md").read_text()
+    # the paths: the served model is InBP's refit aggregator, whose metric rows are named RecEraser-fast
+    metrics = pd.read_csv(tiny_reference)
+    named = metrics[metrics["method"] == "RecEraser-fast"]
+    assert not named.empty and set(named["aggregator"]) == {"refit"}

@@ -1,11 +1,14 @@
 """A run's identity: built from a rule's wildcards, named as the paper names it, and serialised the same way in
 metric rows, sidecars and times.csv."""
 
+import re
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+from recunlearn.experiments import check_method_aggregators, methods_for, naming_overrides
+from recunlearn.report.render import shown_method
 from recunlearn.results import COLUMNS
 from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.report.timing import IDENTITY, read_times
@@ -28,6 +31,56 @@ def test_runspec_from_wildcards_names_the_shard_count_n_shards():
     # the metric labels are columns of a metric row; the identity holds the times.csv columns
     assert set(spec.metric_labels()) <= set(COLUMNS)
     assert set(spec.identity()) | {"seed"} == set(IDENTITY)
+
+
+def test_a_method_beyond_the_paper_takes_the_aggregator_the_config_names_for_the_model():
+    """RecEraser-fast is InBP under MembAgg unless the config's method_aggregators names another aggregator for the
+    model: a run is named by its job's method_aggregators param, which holds only what of the mapping names it."""
+    mapping = {"RecEraser-fast": {"WMF": "refit", "LightGCN": "refit"}}
+    assert methods_for("BPR", mapping)["RecEraser-fast"] == ("inbp", "memb")
+    assert methods_for("WMF", mapping)["RecEraser-fast"] == ("inbp", "refit")
+    assert methods_for("WMF", mapping)["RecEraser"] == ("inbp", "att")  # the paper's methods keep theirs
+    # what a job is told: the mapping's entries that name its (partition, aggregator) either way
+    assert naming_overrides("WMF", "inbp", ["refit"], mapping) == {"RecEraser-fast": "refit"}
+    assert naming_overrides("WMF", "inbp", ["memb"], mapping) == {"RecEraser-fast": "refit"}
+    assert naming_overrides("WMF", "inbp", ["att"], mapping) == {}
+    assert naming_overrides("BPR", "inbp", ["memb", "refit"], mapping) == {}
+    assert naming_overrides("WMF", "random", ["refit"], mapping) == {}
+
+    def job(model, aggregator, given):
+        params = SimpleNamespace() if given is None else SimpleNamespace(method_aggregators=given)
+        w = SimpleNamespace(dataset="d", model=model, seed="1", partition="inbp", k="3", aggregator=aggregator)
+        return SimpleNamespace(wildcards=w, params=params, rule="aggregate")
+
+    refit = naming_overrides("WMF", "inbp", ["refit"], mapping)
+    assert RunSpec.from_job(job("WMF", "refit", refit)).method == "RecEraser-fast"
+    assert RunSpec.from_job(job("WMF", "memb", refit)).method == "inbp+memb"
+    assert RunSpec.from_job(job("BPR", "memb", {})).method == "RecEraser-fast"
+    assert RunSpec.from_job(job("BPR", "refit", {})).method == "inbp+refit"
+    served = RunSpec.from_job(job("WMF", "refit", refit)).with_(mode="batch")
+    assert served.metric_labels()["method"] == "RecEraser-fast (unlearned, batch)"
+    assert "method_aggregators" not in served.identity()
+    with pytest.raises(ValueError, match="rule aggregate: params.method_aggregators is missing"):
+        RunSpec.from_job(job("WMF", "refit", None))
+
+
+def test_method_aggregators_are_checked_naming_the_key():
+    check_method_aggregators({"RecEraser-fast": {"WMF": "refit"}}, ["BPR", "WMF"], ["memb", "refit"])
+    for mapping, message in (({"RecEraser": {"WMF": "refit"}}, "'method_aggregators.RecEraser': expected a method "
+                                                              "beyond the paper"),
+                             ({"RecEraser-fast": {"NGCF": "refit"}}, "'method_aggregators.RecEraser-fast.NGCF': "
+                                                                    "unknown model"),
+                             ({"RecEraser-fast": {"WMF": "refitt"}}, "'method_aggregators.RecEraser-fast.WMF': "
+                                                                    "unknown aggregator 'refitt'")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_method_aggregators(mapping, ["BPR", "WMF"], ["memb", "refit"])
+
+
+def test_a_table_shows_the_aggregator_that_served_a_method_beyond_the_paper():
+    assert shown_method("RecEraser-fast", "refit") == "RecEraser-fast (RefitAgg)"
+    assert shown_method("UltraRE", "group") == "UltraRE (GroupAgg)"
+    assert shown_method("RecEraser", "att") == "RecEraser"
+    assert shown_method("Retrain", float("nan")) == "Retrain"
 
 
 def test_job_context_and_settings_from_a_snakemake_job():

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from .datasets import check_dataset, resolve_registry
+from .experiments import check_method_aggregators
 from .schema import ConfigError, dataclass_schema, load_yaml
 from .search_space import SpaceError, check_own, complete, space_fields_checked
 
@@ -149,8 +150,11 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     _check_semantics(config)
     try:
         check_tuning(config)
+        check_method_aggregators(config["method_aggregators"], _registered("models"), _registered("aggregators"))
     except SpaceError as exc:
         raise ConfigError(f"config key {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for dataset, per_model in config.get("dataset_hyperparameters", {}).items():
         for model in per_model:
             _validate_merged(hyperparameters(config, dataset, model), model, f"dataset_hyperparameters.{dataset}.{model}",
@@ -159,6 +163,13 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
         _validate_merged({**config["hyperparameters"].get(model, {}), **overrides}, model,
                          f"sharding.submodel_hyperparameters.{model}", schema)
     return config
+
+
+def _registered(kind: str) -> list[str]:
+    from .models import MODELS
+    from .registry import AGGREGATORS
+
+    return list(MODELS if kind == "models" else AGGREGATORS)
 
 
 def _validate_merged(merged: dict, model: str, where: str, schema: dict) -> None:

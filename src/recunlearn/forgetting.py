@@ -217,22 +217,27 @@ def model_scorer(model_name: str, model_path, sidecar_path, train: Interactions,
     return embedding_scorer(p, q)
 
 
-def aggregator_scorer(aggregator_sidecar, model_name: str, aggregator: str, train: Interactions, device="cpu"):
+def aggregator_scorer(aggregator_sidecar, model_name: str, aggregator: str, train: Interactions, device="cpu",
+                      shard=None):
     """The scorer of a sharded model rebuilt from its aggregator's sidecar: the sub-models' embeddings it lists
     (each sub-model sidecar names its embeddings file), the aggregator's parameters and config, over ``train`` (the
-    training set it was trained on)."""
+    training set it was trained on). An aggregator that uses the shards (MembAgg, RefitAgg) is given ``shard``, the
+    shard of each row of ``train``, or else the partition file its sidecar names (trained on the whole set)."""
     from .aggregators import AggregatorConfig, build
     from .artefacts import load_state, read_sidecar
     from .metrics import embedding_scorer
     from .models import model_config
-    from .sharded import load_submodels
+    from .registry import AGGREGATORS
+    from .sharded import load_assignment, load_submodels
 
     meta = read_sidecar(aggregator_sidecar)
     subs = [read_sidecar(sm["sidecar"]) for sm in meta["submodels"]]
     sub_p, sub_q = load_submodels([sm["embeddings"]["path"] for sm in subs])
     base = model_config(model_name, subs[0]["config"])
+    if shard is None and AGGREGATORS[aggregator].uses_shards:
+        shard = load_assignment(meta["partition_file"]["path"])
     agg = build(aggregator, sub_p.to(device), sub_q.to(device), AggregatorConfig(**meta["config"]), train, base.loss,
-                **base.loss_options())
+                shard=shard, **base.loss_options())
     agg.load_state_dict(load_state(meta["artefact"]))
     with torch.no_grad():
         p, q = agg.to(device).eval().embeddings()
@@ -245,10 +250,14 @@ def sharded_scorer(manifest_path, train: Interactions, device="cpu"):
     from .artefacts import read_sidecar
     from .requests import without
 
+    from .sharded import load_assignment
+
     served = read_sidecar(manifest_path)
     deleted = np.asarray(served["deleted_rows"], dtype=np.int64)
     agg = next(a for a in served["artefacts"] if a["kind"] == "aggregator")["sidecar"]
-    return aggregator_scorer(agg, served["model"], served["aggregator"], without(train, deleted), device), deleted
+    shard = np.delete(load_assignment(served["assignment"]), deleted)  # the shards of the rows it was trained on
+    return aggregator_scorer(agg, served["model"], served["aggregator"], without(train, deleted), device,
+                             shard=shard), deleted
 
 
 def run_seconds(times_csv) -> tuple[float, int]:
@@ -281,7 +290,11 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     deleted = pd.read_csv(data["requests"])["row"].to_numpy(np.int64)
     reduced = without(train, deleted)
     scorers = {"original": model_scorer(spec.model, original["model"], original["sidecar"], train, job.device)}
+    aggregator = None
     if served["kind"] == "sharded":
+        from .artefacts import read_sidecar
+
+        aggregator = read_sidecar(served["manifest"])["aggregator"]  # which one served it (per model: RecEraser-fast)
         scorer, deleted = sharded_scorer(served["manifest"], train, job.device)
         reduced = without(train, deleted)
         _, problems = audit_served(served["manifest"], train)
@@ -299,7 +312,7 @@ def run_check(spec, ctx, data: dict, original: dict, served: dict, options: dict
     row = next(r for r in rows if r["method"] == served["method"])
     recall = evaluate(scorer, test, [reduced, valid], [20], ctx.batch_users, job.device)[("Recall", 20)]
     row = {"dataset": spec.dataset, "model": spec.model, "seed": ctx.seed, "request_set": served["request_set"],
-           **row, "mode": served.get("mode") or "-", "exact": bool(exact), "lineage": why,
+           **row, "aggregator": aggregator or "-", "mode": served.get("mode") or "-", "exact": bool(exact), "lineage": why,
            "seconds": run_seconds(served.get("times"))[0], "recall20_test": float(recall)}
     write_atomic(out_csv, pd.DataFrame([row]).to_csv(index=False, float_format="%.6f"))
     return row

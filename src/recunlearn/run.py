@@ -1,6 +1,6 @@
 """One name for one run: ``RunSpec`` says what a job trains or unlearns, ``JobContext`` how it runs.
 
-A rule builds both from its wildcards and config (``RunSpec.from_wildcards``, ``JobContext.from_job``); every job
+A rule builds both from its wildcards and config (``RunSpec.from_job``, ``JobContext.from_job``); every job
 function takes them instead of keyword lists; every metric row, ``times.csv`` row and sidecar carries
 ``RunSpec.identity()``, so nothing downstream parses a path. The names mean one thing each: ``partition`` is the
 algorithm (inbp), ``n_shards`` the K, ``aggregator`` the aggregator (att), ``cutoff`` the K of Recall@K.
@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .experiments import method_name
+from .experiments import method_name, methods_for
 
 
 @dataclass(frozen=True)
 class RunSpec:
     """What a run is: a dataset and base model; for a sharded method the partition algorithm, the number of shards
-    and the aggregator; for unlearning the mode (sequential or batch). ``partition`` None: Retrain."""
+    and the aggregator; for unlearning the mode (sequential or batch). ``partition`` None: Retrain.
+    ``method_aggregators``: the config's choice of aggregator for this model, per method beyond the paper
+    (``experiments.methods_for``), which names the run (RecEraser-fast is InBP under RefitAgg for WMF)."""
 
     dataset: str
     model: str | None = None
@@ -28,6 +30,7 @@ class RunSpec:
     n_shards: int | None = None
     aggregator: str | None = None
     mode: str | None = None
+    method_aggregators: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_wildcards(cls, wildcards, **fixed) -> RunSpec:
@@ -38,6 +41,19 @@ class RunSpec:
             w["n_shards"] = int(w.pop("k"))
         return cls(**{**w, **fixed})
 
+    @classmethod
+    def from_job(cls, snakemake, **fixed) -> RunSpec:
+        """From a Snakemake job: its wildcards, and its ``method_aggregators`` param ({method: aggregator} of its
+        model, ``workflow/rules/common.smk``), which every rule that names a sharded run passes."""
+        given = getattr(snakemake.params, "method_aggregators", None)
+        spec = cls.from_wildcards(snakemake.wildcards, **fixed)
+        if given is None:
+            if spec.aggregator is not None or getattr(snakemake.params, "aggregators", None):
+                raise ValueError(f"rule {snakemake.rule}: params.method_aggregators is missing (a sharded run's "
+                                 "name depends on it)")
+            return spec
+        return spec.with_(method_aggregators=tuple(sorted(dict(given).items())))
+
     def with_(self, **changes) -> RunSpec:
         return replace(self, **changes)
 
@@ -46,7 +62,10 @@ class RunSpec:
         """The paper's name (Retrain, SISA, GraphEraser, RecEraser) or ``<partition>+<aggregator>``."""
         if self.partition is None:
             return "Retrain"
-        return method_name(self.partition, self.aggregator) if self.aggregator else self.partition
+        if not self.aggregator:
+            return self.partition
+        chosen = {method: {self.model: aggregator} for method, aggregator in self.method_aggregators}
+        return method_name(self.partition, self.aggregator, methods_for(self.model, chosen))
 
     @property
     def shards(self) -> str:

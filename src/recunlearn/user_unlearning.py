@@ -62,7 +62,8 @@ def run_user_check(spec, ctx, data: dict, before: dict, served: dict, out_csv) -
     seconds, steps = run_seconds(served["times"])  # a sequential step is one request; a batch's time is shared
     n_requests = steps if served["mode"] == "sequential" else len(gone)
     row = {"dataset": spec.dataset, "model": spec.model, "seed": ctx.seed, "selection": served["selection"],
-           "method": served["method"], "mode": served["mode"], "users_deleted": len(gone),
+           "method": served["method"], "aggregator": before.get("aggregator") or "-", "mode": served["mode"],
+           "users_deleted": len(gone),
            "interactions_deleted": len(deleted), "users_evaluated": int(len(np.unique(heldout.user))),
            "deleted_users_evaluated": int(np.isin(heldout.user, gone).sum()), "exact": bool(exact),
            "seconds": seconds, "seconds_per_request": seconds / max(n_requests, 1),

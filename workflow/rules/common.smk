@@ -25,7 +25,8 @@ os.environ.update(
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.config import wildcard_constraints
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
-from recunlearn.experiments import ALL_METHODS, METHODS, combinations, partition_options
+from recunlearn.experiments import ALL_METHODS, METHODS, combinations, methods_for, naming_overrides
+from recunlearn.experiments import partition_options
 from recunlearn.registry import AGGREGATORS
 from recunlearn.search_space import tuning_plan
 
@@ -208,7 +209,8 @@ def shard_outputs(key):
 
 def quality_runs(combos=None, k=None, seeds=None, retrain=True):
     """{metrics.csv: seed} of the quality runs: Retrain (unless ``retrain`` is false) and the (partition,
-    aggregator) pairs ``combos`` at ``k`` shards, per dataset, model and seed (defaults: all the config asks for)."""
+    aggregator) pairs ``combos`` (a list, or a function of the model) at ``k`` shards, per dataset, model and seed
+    (defaults: all the config asks for)."""
     k = K if k is None else k
     runs = {}
     for d in DATASETS:
@@ -216,17 +218,34 @@ def quality_runs(combos=None, k=None, seeds=None, retrain=True):
             for s in seeds or SEEDS:
                 if retrain:
                     runs[at(RETRAIN, "metrics.csv", dataset=d, model=m, seed=s)] = s
-                for p, a in COMBOS if combos is None else combos:
+                pairs = COMBOS if combos is None else (combos(m) if callable(combos) else combos)
+                for p, a in pairs:
                     runs[at(AGGREGATE, "metrics.csv", dataset=d, model=m, seed=s, partition=p, k=k, aggregator=a)] = s
     return runs
 
 
-UNLEARN_METHODS = [(name, *ALL_METHODS[name]) for name in config["unlearning"]["methods"]]
+# the aggregator a method beyond the paper uses for a model, where the config names one (RecEraser-fast: RefitAgg for
+# WMF and LightGCN in the shipped configs); the methods of one model are methods_of(model)
+METHOD_AGGREGATORS = config["method_aggregators"]
+UNLEARN_NAMES = list(config["unlearning"]["methods"])
 # user-level deletion's methods, which may include UltraRE (beyond the paper), when it is on
-USER_METHODS = [
-    (name, *ALL_METHODS[name])
-    for name in (config["user_unlearning"]["methods"] if config["user_unlearning"]["enabled"] else [])
-]
+USER_NAMES = list(config["user_unlearning"]["methods"]) if config["user_unlearning"]["enabled"] else []
+
+
+def methods_of(model):
+    """{method: (partition, aggregator)} of base model ``model``."""
+    return methods_for(model, METHOD_AGGREGATORS)
+
+
+def unlearn_methods(model):
+    """[(method, partition, aggregator)] of ``unlearning.methods`` for base model ``model``."""
+    return [(name, *methods_of(model)[name]) for name in UNLEARN_NAMES]
+
+
+def method_aggregators(wildcards):
+    """The ``method_aggregators`` param of a job that names a sharded run: what of the config's mapping names it."""
+    return naming_overrides(wildcards.model, wildcards.partition, [wildcards.aggregator], METHOD_AGGREGATORS)
+
 K_VALUES = list(config["unlearning"]["k_values"])
 AGGREGATOR_FILES = {
     "model": "aggregator.pt",
@@ -240,7 +259,8 @@ def aggregations():
     """{(k, partition): [aggregators]}: every aggregation the experiments ask for (the quality runs and the unlearning
     methods at K, RecEraser at every K of Fig. 6.4), in a stable order."""
     wanted = {}
-    for p, a in [*COMBOS, *[(p, a) for _, p, a in [*UNLEARN_METHODS, *USER_METHODS]]]:
+    named = [methods_of(m)[name] for m in MODELS for name in [*UNLEARN_NAMES, *USER_NAMES]]
+    for p, a in [*COMBOS, *named]:
         wanted.setdefault((K, p), []).append(a)
     for k in K_VALUES:
         wanted.setdefault((k, "inbp"), []).append("att")
@@ -313,7 +333,7 @@ def served_manifests(wildcards):
     reports, each method in each mode and RecEraser at every K of Fig. 6.4."""
     files = [
         unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json", seed=wildcards.seed)
-        for _, p, a in UNLEARN_METHODS
+        for _, p, a in unlearn_methods(wildcards.model)
         for mode in MODES
     ]
     files += [
@@ -332,7 +352,7 @@ def timing_files(datasets=None, models=None):
         for m in MODELS:
             for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "times.csv"))
-                out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in UNLEARN_METHODS]
+                out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in unlearn_methods(m)]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
     return sorted(set(out))
 
@@ -345,10 +365,9 @@ def unlearning_metric_files():
         for m in MODELS:
             for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "metrics.csv"))
-                out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in UNLEARN_METHODS]
+                out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in unlearn_methods(m)]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
-    before = [(p, a) for _, p, a in UNLEARN_METHODS]
-    out += quality_runs(combos=before, seeds=[UNLEARN_SEED])
+    out += quality_runs(combos=lambda m: [(p, a) for _, p, a in unlearn_methods(m)], seeds=[UNLEARN_SEED])
     for k in K_VALUES:
         out += quality_runs(combos=[("inbp", "att")], k=k, seeds=[UNLEARN_SEED], retrain=False)
     return sorted(set(out))
@@ -367,8 +386,11 @@ def metric_files():
 def table_6_3_runs():
     """{metrics.csv: seed}: Retrain and the three named methods, per dataset, model and seed: all Table 6.3 needs;
     and any method beyond the paper that ``unlearning.methods`` lists (RecEraser-fast), a column of its own."""
-    beyond = [(p, a) for name, p, a in UNLEARN_METHODS if name not in METHODS]
-    return quality_runs(combos=METHOD_COMBOS + [c for c in beyond if c not in METHOD_COMBOS])
+    def combos(model):
+        beyond = [(p, a) for name, p, a in unlearn_methods(model) if name not in METHODS]
+        return METHOD_COMBOS + [c for c in beyond if c not in METHOD_COMBOS]
+
+    return quality_runs(combos=combos)
 
 
 def table_6_3_tuning():

@@ -9,7 +9,7 @@ def forgetting_served(dataset, model, seed=UNLEARN_SEED):
     method and mode that deleted at least MIN_MEMBERS of them (and Retrain in batch mode)."""
     from recunlearn.config import MIN_MEMBERS
 
-    names = [name for name, _, _ in UNLEARN_METHODS]
+    names = UNLEARN_NAMES
     served = {"members": ["original", "Retrain.batch", *[f"{n}.batch" for n in names], "fine-tune"]}
     u = config["unlearning"]
     deleted = {"sequential": min(u["n_timed"], u["n_requests"]), "batch": u["n_requests"]}
@@ -52,7 +52,7 @@ def forgetting_inputs(wildcards):
         return files
     method, mode = name.split(".") if "." in name else (name, "batch")
     if method in ALL_METHODS:  # a sharded method: its manifest lists what it serves
-        partition, aggregator = ALL_METHODS[method]
+        partition, aggregator = methods_of(wildcards.model)[method]
         ids = dict(partition=partition, aggregator=aggregator, k=K, mode=mode, **w)
         base = FORGET if members else UNLEARN
         return {**files, "manifest": at(base, "served.json", **ids), "times": at(base, "times.csv", **ids)}

@@ -123,6 +123,7 @@ if config["sharding"]["shard_jobs"] == "per_shard":
             training=aggregator_training,
             evaluation=lookup(within=config, dpath="evaluation"),
             assignment=shard_assignment,
+            method_aggregators=method_aggregators,
         script:
             "../scripts/aggregate.py"
 
@@ -185,5 +186,8 @@ else:
                 },
                 training=TRAINING,
                 evaluation=lookup(within=config, dpath="evaluation"),
+                method_aggregators=lambda wildcards, p=_partition, aggs=_aggregators: naming_overrides(
+                    wildcards.model, p, aggs, METHOD_AGGREGATORS
+                ),
             script:
                 "../scripts/train_partition.py"

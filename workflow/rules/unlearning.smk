@@ -47,6 +47,7 @@ UNLEARN_PARAMS = dict(
     ),
     training=TRAINING,
     evaluation=lookup(within=config, dpath="evaluation"),
+    method_aggregators=method_aggregators,
 )
 
 

@@ -38,7 +38,7 @@ def user_row_inputs(wildcards):
             "before_model": at(RETRAIN, "model.pt", **w),
             "before_sidecar": at(RETRAIN, "model.json", **w),
         }
-    partition, aggregator = ALL_METHODS[method]
+    partition, aggregator = methods_of(wildcards.model)[method]
     ids = dict(partition=partition, aggregator=aggregator, k=K, **w)
     return {
         **files,
@@ -61,6 +61,6 @@ def user_row_params(wildcards):
         },
         "before": {
             "kind": "sharded" if sharded else "model",
-            "aggregator": ALL_METHODS[method][1] if sharded else None,
+            "aggregator": methods_of(wildcards.model)[method][1] if sharded else None,
         },
     }

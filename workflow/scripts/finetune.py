@@ -7,7 +7,7 @@ from recunlearn.unlearn import unlearn_finetune
 i = snakemake.input
 with job_log(snakemake.log[0]):
     unlearn_finetune(
-        RunSpec.from_wildcards(snakemake.wildcards, mode="batch"),
+        RunSpec.from_job(snakemake, mode="batch"),
         JobContext.from_job(snakemake),
         data={key: i[key] for key in ("train", "valid", "test", "requests")},
         original={"model": i.original_model, "sidecar": i.original_sidecar},

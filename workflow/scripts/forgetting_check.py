@@ -8,7 +8,7 @@ i = snakemake.input
 with job_log(snakemake.log[0]):
     served = {**snakemake.params.served, **{key: i[key] for key in ("model", "sidecar", "manifest", "times") if key in i.keys()}}
     run_check(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         data={key: i[key] for key in ("train", "valid", "test", "requests")},
         original={"model": i.original_model, "sidecar": i.original_sidecar},

@@ -6,7 +6,7 @@ from recunlearn.jobs.sharding import run_partition
 
 with job_log(snakemake.log[0]):
     run_partition(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext(seed=int(snakemake.wildcards.seed)),
         options=dict(snakemake.params.options),
         data={"train": snakemake.input.train},

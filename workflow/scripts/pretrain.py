@@ -6,7 +6,7 @@ from recunlearn.jobs.sharding import run_pretrain
 
 with job_log(snakemake.log[0]):
     run_pretrain(
-        RunSpec.from_wildcards(snakemake.wildcards, model="WMF"),
+        RunSpec.from_job(snakemake, model="WMF"),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={split: snakemake.input[split] for split in ("train", "valid")},

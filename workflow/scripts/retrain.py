@@ -6,7 +6,7 @@ from recunlearn.runlog import job_log
 
 with job_log(snakemake.log[0]):
     run_retrain(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={split: snakemake.input[split] for split in ("train", "valid", "test")},

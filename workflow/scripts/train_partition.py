@@ -8,7 +8,7 @@ from recunlearn.jobs.sharding import run_partition_models
 with job_log(snakemake.log[0]):
     k, aggregators = snakemake.params.k, list(snakemake.params.aggregators)
     run_partition_models(
-        RunSpec.from_wildcards(snakemake.wildcards, partition=snakemake.params.partition, n_shards=k),
+        RunSpec.from_job(snakemake, partition=snakemake.params.partition, n_shards=k),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={split: snakemake.input[split] for split in ("train", "valid", "test")},

@@ -6,7 +6,7 @@ from recunlearn.jobs.sharding import run_shards
 
 with job_log(snakemake.log[0]):
     run_shards(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={split: snakemake.input[split] for split in ("train", "valid")},

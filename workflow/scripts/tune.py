@@ -8,7 +8,7 @@ from recunlearn.jobs.tuning import run_tune_retrain, run_tune_submodel
 with job_log(snakemake.log[0]):
     plan = dict(snakemake.params.tuning)
     args = dict(
-        spec=RunSpec.from_wildcards(snakemake.wildcards),
+        spec=RunSpec.from_job(snakemake),
         ctx=JobContext.from_job(snakemake),
         settings=Settings.from_job(snakemake),
         plan=plan,

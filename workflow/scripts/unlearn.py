@@ -7,7 +7,7 @@ from recunlearn.unlearn import unlearn_sharded
 i = snakemake.input
 with job_log(snakemake.log[0]):
     unlearn_sharded(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={key: i[key] for key in ("train", "valid", "test", "assignment", "requests")},

@@ -6,7 +6,7 @@ from recunlearn.unlearn import unlearn_retrain
 
 with job_log(snakemake.log[0]):
     unlearn_retrain(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         Settings.from_job(snakemake),
         data={key: snakemake.input[key] for key in ("train", "valid", "test", "requests")},

@@ -13,7 +13,7 @@ with job_log(snakemake.log[0]):
     else:
         before = {**p["before"], "model": i.before_model, "sidecar": i.before_sidecar}
     run_user_check(
-        RunSpec.from_wildcards(snakemake.wildcards),
+        RunSpec.from_job(snakemake),
         JobContext.from_job(snakemake),
         data={key: i[key] for key in ("train", "valid", "test", "requests")},
         before=before,

@@ -9,7 +9,7 @@ import pandas as pd
 from ..data import read_json, write_atomic
 from ..stats import ALPHA, NA, PairedTest, fmt_mean_std, fmt_p, holds, marker, mean_std, paired_t_test, verdict
 from .render import (BASELINES, MAIN_METHODS, METRICS, PROTOCOL_NOTE, _by_seed, _seed_list, _test_rows, model_order,
-                     protocol, protocols, read_metrics, write_table)
+                     protocol, protocols, read_metrics, shown_method, write_table)
 
 NOTES_6_2 = {
     "ml-1m": "the paper prints 6,940 users; MovieLens-1M has 6,040 (its own 4.47% density needs 6,040)",
@@ -140,9 +140,13 @@ def table_6_3(metrics_csv, paper_csv, stem, n_shards: int, seeds: dict | None = 
     morder = {m: i for i, m in enumerate(model_order(long["model"]))}
     long = long.sort_values(keys, key=lambda c: c.map(order) if c.name == "method" else c.map(morder)
                             if c.name == "model" else c).reset_index(drop=True)
+    # the aggregator that served each (dataset, model, method): a method beyond the paper may choose it per model
+    served_by = ours.drop_duplicates(["dataset", "model", "method"]).set_index(["dataset", "model", "method"])
+    served_by = served_by["aggregator"].to_dict()
     rows = []
     for (dataset, model, method), g in long.groupby(["dataset", "model", "method"], sort=False):
-        row = {"dataset": dataset, "protocol": split_of.get(dataset, "-"), "model": model, "method": method}
+        row = {"dataset": dataset, "protocol": split_of.get(dataset, "-"), "model": model,
+               "method": shown_method(method, served_by.get((dataset, model, method)))}
         for metric, k in METRICS:
             cell = g[(g["metric"] == metric) & (g["k"] == k)]
             if cell.empty:

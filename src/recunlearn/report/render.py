@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import read_json, write_atomic
+from ..experiments import BEYOND_PAPER
+from ..registry import paper_name
 from ..results import read_rows
 
 
@@ -69,6 +71,14 @@ MAIN_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast"]
 BASE_MODELS = ["BPR", "WMF", "LightGCN"]  # the paper's order; a model of a user's own comes after them
 METRICS = [("Recall", 10), ("Recall", 20), ("Recall", 50), ("NDCG", 10), ("NDCG", 20), ("NDCG", 50)]
 BASELINES = ["SISA", "GraphEraser"]  # RecEraser's competitors in Table 6.3's significance mark
+
+
+def shown_method(method: str, aggregator) -> str:
+    """A method as a table shows it: one beyond the paper with the aggregator that served it, ``RecEraser-fast
+    (RefitAgg)``, as the config may choose it per model (``method_aggregators``); the paper's methods as named."""
+    if method in BEYOND_PAPER and isinstance(aggregator, str) and aggregator not in ("", "-"):
+        return f"{method} ({paper_name(aggregator)})"
+    return method
 
 
 def model_order(models) -> list[str]:

@@ -16,7 +16,7 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
-from .render import model_order, read_metrics, write_table  # noqa: E402
+from .render import model_order, read_metrics, shown_method, write_table  # noqa: E402
 
 IDENTITY = ["dataset", "model", "method", "partition", "n_shards", "aggregator", "mode", "seed"]
 
@@ -112,7 +112,8 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     retrain_dev = seq_retrain["device"]
     retrain_epochs = seq_retrain["epochs"] if "epochs" in seq_retrain else pd.Series(dtype=float)
     per_method = pd.DataFrame([{
-        "dataset": r.dataset, "model": r.model, "method": r.method, "device": r.device, "requests timed": r.steps,
+        "dataset": r.dataset, "model": r.model, "method": shown_method(r.method, r.aggregator), "device": r.device,
+        "requests timed": r.steps,
         "sub-model (s)": _fmt(r.submodel_s), "aggregator (s)": _fmt(r.aggregator_s), "total (s)": _fmt(r.total_s),
         "aggregator share": f"{r.aggregator_s / r.total_s:.0%}" if r.total_s else "-",
         "epochs: sub-model / aggregator": f"{_fmt(getattr(r, 'submodel_epochs', None))} / "
@@ -134,7 +135,7 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
     for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)].itertuples():
         rb = t[(t["mode"] == "batch") & (t["method"] == "Retrain") & (t["dataset"] == r.dataset) & (t["model"] == r.model)]
         batch_rows.append({
-            "dataset": r.dataset, "model": r.model, "method": r.method,
+            "dataset": r.dataset, "model": r.model, "method": shown_method(r.method, r.aggregator),
             "shards retrained": f"{r.shards_retrained:.0f}/{n_shards}",
             "batch total (s)": _fmt(r.total_s), "batch, shards in parallel (s)": _fmt(r.parallel_s),
             "Retrain without R (s)": _fmt(rb["total_s"].mean()),
