@@ -11,6 +11,10 @@ report: "workflow/report/workflow.rst"
 
 # ---------------------------------------------------------------------------- rules
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data_inputs.smk"
+include: "workflow/rules/sharding_inputs.smk"
+include: "workflow/rules/unlearning_inputs.smk"
+include: "workflow/rules/results_inputs.smk"
 include: "workflow/rules/forgetting_inputs.smk"
 include: "workflow/rules/user_unlearning_inputs.smk"
 include: "workflow/rules/data.smk"

@@ -46,31 +46,6 @@ TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training
 TRAINING = {"device": config["training"]["device"], "gpus": config["training"]["gpus"]}
 
 
-def aggregator_gpus(wildcards):
-    """GPUs of an aggregator job: none for one that trains nothing (MeanAgg), which then runs on the CPU."""
-    return TRAINING_GPUS if AGGREGATORS[wildcards.aggregator].trained else 0
-
-
-def aggregator_training(wildcards):
-    """``training`` of an aggregator job, with the GPUs it was given (``aggregator_gpus``)."""
-    return {**TRAINING, "gpus": aggregator_gpus(wildcards)}
-
-
-def shard_assignment(wildcards):
-    """The partition's assignment for an aggregator registered with ``uses_shards`` (UltraRE's combiner), else
-    None: per_shard's aggregate job reads it as a param and depends on it as an input."""
-    if not AGGREGATORS[wildcards.aggregator].uses_shards:
-        return None
-    return at(
-        PARTITION,
-        "assignment.npz",
-        dataset=wildcards.dataset,
-        seed=wildcards.seed,
-        partition=wildcards.partition,
-        k=wildcards.k,
-    )
-
-
 K = config["sharding"]["n_shards"]
 # Seeds of the quality experiments (Table 6.3, Figs. 6.2 and 6.3, the scorecard): each runs once per seed on the
 # one split of split.seed. Unlearning (Table 6.4, Fig. 6.4, the audit) runs on the first seed only.
@@ -137,64 +112,6 @@ def dataset_spec(dataset):
     return REGISTRY[dataset]
 
 
-def source_of(dataset, filename):
-    """The registry source of resources/<dataset>/<filename>."""
-    for source in dataset_spec(dataset)["sources"]:
-        if source_filename(source) == filename:
-            return source
-    raise WorkflowError(f"dataset '{dataset}' has no source stored as '{filename}'")
-
-
-def local_source(wildcards):
-    """The user's own file a local source (a path or file:// URL) is copied from: none for http(s)."""
-    path = local_path(source_of(wildcards.dataset, wildcards.filename)["url"])
-    return [] if path is None else [path]
-
-
-def expected_checksum(dataset, filename):
-    """What the download of resources/<dataset>/<filename> is verified against, for the plan (``snakemake -n``)."""
-    source = source_of(dataset, filename)
-    sums = [f"{algo} {source[algo]}" for algo in ("sha256", "md5") if source.get(algo)]
-    if not sums:
-        return "no published checksum (sha256 recorded on first download)"
-    return "verified against " + " and ".join(sums)
-
-
-def split_params(dataset):
-    """The split of a dataset (docs/protocol.md): split.mode when set, else the registry entry's split_mode. Only the
-    keys its mode reads, so a random split's parameters are what they were before split modes existed."""
-    split = config["split"]
-    if split_mode(dataset_spec(dataset), split) == "given":
-        return {"mode": "given", **{k: split[k] for k in ("given_valid", "seed", "min_user_interactions")}}
-    return {k: split[k] for k in ("train", "valid", "test", "seed", "min_user_interactions")}
-
-
-def paper_datasets():
-    """dataset -> the paper's dataset it stands for in Tables 6.2 and 6.3 (ml-1m-receraser -> ml-1m)."""
-    return {d: dataset_spec(d).get("paper_dataset", d) for d in DATASETS}
-
-
-def raw_files(wildcards):
-    """Raw inputs of a dataset: its downloaded sources, or the generator's output."""
-    spec = dataset_spec(wildcards.dataset)
-    if spec["format"] == "synthetic":
-        return [f"results/{wildcards.dataset}/raw/interactions.tsv"]
-    return [f"resources/{wildcards.dataset}/{source_filename(s)}" for s in spec["sources"]]
-
-
-def raw_members(wildcards):
-    """The zip member to read of each raw input (None: the file itself)."""
-    spec = dataset_spec(wildcards.dataset)
-    if spec["format"] == "synthetic":
-        return [None]
-    return [s.get("member") for s in spec["sources"]]
-
-
-def partition_params(wildcards):
-    """Options of a partition algorithm, from config['sharding'] (each algorithm declares its own: experiments.py)."""
-    return partition_options(wildcards.partition, config["sharding"])
-
-
 SHARD_FILES = {"model": "model.pt", "embeddings": "embeddings.pt", "sidecar": "model.json", "history": "history.csv"}
 
 
@@ -205,23 +122,6 @@ def shard_outputs(key):
         return [f"{SHARD}/{SHARD_FILES[key]}".format(shard=i, **wildcards) for i in range(int(wildcards.k))]
 
     return paths
-
-
-def quality_runs(combos=None, k=None, seeds=None, retrain=True):
-    """{metrics.csv: seed} of the quality runs: Retrain (unless ``retrain`` is false) and the (partition,
-    aggregator) pairs ``combos`` (a list, or a function of the model) at ``k`` shards, per dataset, model and seed
-    (defaults: all the config asks for)."""
-    k = K if k is None else k
-    runs = {}
-    for d in DATASETS:
-        for m in MODELS:
-            for s in seeds or SEEDS:
-                if retrain:
-                    runs[at(RETRAIN, "metrics.csv", dataset=d, model=m, seed=s)] = s
-                pairs = COMBOS if combos is None else (combos(m) if callable(combos) else combos)
-                for p, a in pairs:
-                    runs[at(AGGREGATE, "metrics.csv", dataset=d, model=m, seed=s, partition=p, k=k, aggregator=a)] = s
-    return runs
 
 
 # the aggregator a method beyond the paper uses for a model, where the config names one (RecEraser-fast: RefitAgg for
@@ -246,6 +146,7 @@ def method_aggregators(wildcards):
     """The ``method_aggregators`` param of a job that names a sharded run: what of the config's mapping names it."""
     return naming_overrides(wildcards.model, wildcards.partition, [wildcards.aggregator], METHOD_AGGREGATORS)
 
+
 K_VALUES = list(config["unlearning"]["k_values"])
 AGGREGATOR_FILES = {
     "model": "aggregator.pt",
@@ -253,18 +154,6 @@ AGGREGATOR_FILES = {
     "history": "history.csv",
     "metrics": "metrics.csv",
 }
-
-
-def aggregations():
-    """{(k, partition): [aggregators]}: every aggregation the experiments ask for (the quality runs and the unlearning
-    methods at K, RecEraser at every K of Fig. 6.4), in a stable order."""
-    wanted = {}
-    named = [methods_of(m)[name] for m in MODELS for name in [*UNLEARN_NAMES, *USER_NAMES]]
-    for p, a in [*COMBOS, *named]:
-        wanted.setdefault((K, p), []).append(a)
-    for k in K_VALUES:
-        wanted.setdefault((k, "inbp"), []).append("att")
-    return {key: list(dict.fromkeys(aggs)) for key, aggs in sorted(wanted.items())}
 
 
 # ---------------------------------------------------------------------------- the validation tuner
@@ -281,28 +170,6 @@ def tuned_file(target, dataset, model, partition=None):
     if target == "retrain":
         return at(TUNE, "retrain.json", dataset=dataset, model=model, seed=UNLEARN_SEED)
     return at(TUNE, f"submodel_{partition}_K{K}.json", dataset=dataset, model=model, seed=UNLEARN_SEED)
-
-
-def tunes_aggregator(model, aggregator, seed, k):
-    """The plan of an aggregator job that tunes its aggregator itself (first seed, main K), else {}."""
-    plan = tuning_plan(config, "aggregator", model, aggregator)
-    return plan if plan and int(seed) == UNLEARN_SEED and int(k) == K else {}
-
-
-def tuned_aggregation_file(dataset, model, partition, aggregator, seed, k):
-    """The tuning artefact an aggregator job that does not tune reads its choice from (first seed, main K)."""
-    if not tuning_plan(config, "aggregator", model, aggregator) or tunes_aggregator(model, aggregator, seed, k):
-        return None
-    return at(
-        AGGREGATE,
-        "tuning.json",
-        dataset=dataset,
-        model=model,
-        seed=UNLEARN_SEED,
-        partition=partition,
-        k=K,
-        aggregator=aggregator,
-    )
 
 
 def listed(path):
@@ -322,111 +189,6 @@ def unlearn_file(dataset, model, partition, aggregator, k, mode, name, seed=UNLE
         aggregator=aggregator,
         mode=mode,
     )
-
-
-def unlearn_retrain_file(dataset, model, mode, name, seed=UNLEARN_SEED):
-    return at(UNLEARN_RETRAIN, name, dataset=dataset, model=model, seed=seed, mode=mode)
-
-
-def served_manifests(wildcards):
-    """The served (unlearned) models of a dataset, model and seed that the audit checks: every one a table or figure
-    reports, each method in each mode and RecEraser at every K of Fig. 6.4."""
-    files = [
-        unlearn_file(wildcards.dataset, wildcards.model, p, a, K, mode, "served.json", seed=wildcards.seed)
-        for _, p, a in unlearn_methods(wildcards.model)
-        for mode in MODES
-    ]
-    files += [
-        unlearn_file(
-            wildcards.dataset, wildcards.model, "inbp", "att", k, "sequential", "served.json", seed=wildcards.seed
-        )
-        for k in K_VALUES
-    ]
-    return list(dict.fromkeys(files))
-
-
-def timing_files(datasets=None, models=None):
-    """times.csv and benchmark.tsv of every timing job (first seed): Table 6.4 and Fig. 6.4."""
-    out = []
-    for d in datasets or DATASETS:
-        for m in MODELS:
-            for mode in MODES:
-                out.append(unlearn_retrain_file(d, m, mode, "times.csv"))
-                out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in unlearn_methods(m)]
-            out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
-    return sorted(set(out))
-
-
-def unlearning_metric_files():
-    """The metrics of the unlearning experiments (first seed): after deletion, the models before it (the named
-    methods at K and RecEraser at every K of Fig. 6.4) and Retrain."""
-    out = []
-    for d in DATASETS:
-        for m in MODELS:
-            for mode in MODES:
-                out.append(unlearn_retrain_file(d, m, mode, "metrics.csv"))
-                out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in unlearn_methods(m)]
-            out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
-    out += quality_runs(combos=lambda m: [(p, a) for _, p, a in unlearn_methods(m)], seeds=[UNLEARN_SEED])
-    for k in K_VALUES:
-        out += quality_runs(combos=[("inbp", "att")], k=k, seeds=[UNLEARN_SEED], retrain=False)
-    return sorted(set(out))
-
-
-def metric_files():
-    """{metrics.csv: seed} of every evaluation the config asks for (gathered into results/metrics.csv): MostPop
-    (no seed), the quality runs of every seed, the unlearning experiments of the first."""
-    files = {at(MOSTPOP, "metrics.csv", dataset=d): None for d in DATASETS}
-    files.update(quality_runs())
-    for f in unlearning_metric_files():
-        files.setdefault(f, UNLEARN_SEED)
-    return files
-
-
-def table_6_3_runs():
-    """{metrics.csv: seed}: Retrain and the three named methods, per dataset, model and seed: all Table 6.3 needs;
-    and any method beyond the paper that ``unlearning.methods`` lists (RecEraser-fast), a column of its own."""
-    def combos(model):
-        beyond = [(p, a) for name, p, a in unlearn_methods(model) if name not in METHODS]
-        return METHOD_COMBOS + [c for c in beyond if c not in METHOD_COMBOS]
-
-    return quality_runs(combos=combos)
-
-
-def table_6_3_tuning():
-    """The tuning artefacts behind Table 6.3's runs (first seed, main K): Retrain's, the sub-models' and the
-    aggregators' of SISA, GraphEraser and RecEraser; none when tuning is off."""
-    if not TUNING:
-        return []
-    files = []
-    for d in DATASETS:
-        for m in MODELS:
-            files += listed(tuned_file("retrain", d, m))
-            for p, a in METHOD_COMBOS:
-                files += listed(tuned_file("submodel", d, m, p))
-                files.append(
-                    at(AGGREGATE, "tuning.json", dataset=d, model=m, seed=UNLEARN_SEED, partition=p, k=K, aggregator=a)
-                )
-    return files
-
-
-def figure_variants(wildcards):
-    s = config["sharding"]
-    return s["partitions"] if wildcards.figure == "fig_6_2" else s["aggregators"]
-
-
-def figure_runs(wildcards):
-    """{metrics.csv: seed} of a figure's bars: the partitions under att (6.2) or the aggregators over inbp (6.3)."""
-    combos = (
-        [(p, "att") for p in figure_variants(wildcards)]
-        if wildcards.figure == "fig_6_2"
-        else [("inbp", a) for a in figure_variants(wildcards)]
-    )
-    return quality_runs(combos=combos, retrain=False)
-
-
-def figure_inputs(wildcards):
-    return list(figure_runs(wildcards))
 
 
 def all_targets():
