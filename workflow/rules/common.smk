@@ -200,7 +200,10 @@ def all_targets():
         *multiext("results/figures/fig_6_3", ".png", ".pdf", ".csv"),
         "results/tables/scorecard.md",
         *multiext("results/tables/table_6_4", ".md", ".tex", ".csv"),
-        *multiext("results/figures/fig_6_4", ".png", ".pdf"),
+        *multiext("results/figures/fig_6_4", ".png", ".pdf", ".csv"),
+        *multiext("results/tables/frontier", ".md", ".tex", ".csv"),
+        *multiext("results/figures/frontier", ".png", ".pdf"),
+        "results/report/replication.md",
         *[at(AUDIT, "audit.json", dataset=d, model=m, seed=UNLEARN_SEED) for d in DATASETS for m in MODELS],
         *(
             [

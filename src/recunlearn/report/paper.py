@@ -222,20 +222,21 @@ def _evidence(comparisons, tests) -> str:
     return "; ".join(parts)
 
 
-def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list | None = None,
-              alpha: float = ALPHA, paper_names: dict | None = None) -> pd.DataFrame:
-    """The paper's claims marked per dataset and model (on test Recall@20, with the count of the six metrics on
-    which each holds), judged against the seed-to-seed spread, and our deviation from every cell the paper
-    reports. A comparison "A > B" holds when mean(A) > mean(B) and the one-sided paired t-test on the per-seed
-    differences gives p < ``alpha``; a claim holds when all its comparisons do (``stats.verdict``).
-    ``paper_names``: dataset -> the paper's dataset its cells are compared with (ml-1m-receraser -> ml-1m)."""
-    paper_names = paper_names or {}
+def labelled_test_rows(metrics_csv, n_shards: int) -> pd.DataFrame:
+    """The test rows at K = ``n_shards`` labelled for the claims: the named methods of Table 6.3, and
+    <partition>+<aggregator> for every sharded run (a named method also stands for its combination)."""
     m = _test_rows(read_metrics(metrics_csv), n_shards).copy()
     m["label"] = m["method"].where(m["method"].isin(MAIN_METHODS), m["partition"] + "+" + m["aggregator"])
-    # the named methods also stand for their (partition, aggregator) combination
     extra = m[m["method"].isin(MAIN_METHODS[1:])].copy()
     extra["label"] = extra["partition"] + "+" + extra["aggregator"]
-    m = pd.concat([m, extra], ignore_index=True).drop_duplicates(["dataset", "model", "label", "seed", "metric", "k"])
+    return pd.concat([m, extra], ignore_index=True).drop_duplicates(["dataset", "model", "label", "seed", "metric",
+                                                                      "k"])
+
+
+def claim_card(m: pd.DataFrame, alpha: float = ALPHA) -> tuple[pd.DataFrame, list[dict]]:
+    """Each claim of ``CLAIMS`` per dataset and model of the labelled rows ``m`` (``labelled_test_rows``): its
+    verdict on test Recall@20, the count of the six metrics on which it holds, the evidence; and the per-seed
+    differences of every comparison on Recall@20."""
     rows, spread = [], []
     for (dataset, model), g in m.groupby(["dataset", "model"]):
         for name, comparisons in CLAIMS:
@@ -259,7 +260,20 @@ def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list 
                                    "mean": f"{t.mean_diff:+.4f}",
                                    "t": "-" if t.t is None else f"{t.t:.2f}", "p (one-sided)": fmt_p(t.p),
                                    "verdict": verdict([t], alpha)})
-    card = pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["dataset", "model", "claim", "Recall@20", "metrics holding",
+                                       "Recall@20: mean difference (one-sided p)"]), spread
+
+
+def scorecard(metrics_csv, paper_csv, out_md, n_shards: int, extra_claims: list | None = None,
+              alpha: float = ALPHA, paper_names: dict | None = None) -> pd.DataFrame:
+    """The paper's claims marked per dataset and model (on test Recall@20, with the count of the six metrics on
+    which each holds), judged against the seed-to-seed spread, and our deviation from every cell the paper
+    reports. A comparison "A > B" holds when mean(A) > mean(B) and the one-sided paired t-test on the per-seed
+    differences gives p < ``alpha``; a claim holds when all its comparisons do (``stats.verdict``).
+    ``paper_names``: dataset -> the paper's dataset its cells are compared with (ml-1m-receraser -> ml-1m)."""
+    paper_names = paper_names or {}
+    m = labelled_test_rows(metrics_csv, n_shards)
+    card, spread = claim_card(m, alpha)
     n_seeds = m["seed"].nunique()
     lines = ["# Scorecard: the paper's claims on our runs", "",
              f"Test split, K = {n_shards}, seeds: {_seed_list(m)} (every seed on the same split and test set). "

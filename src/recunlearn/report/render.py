@@ -54,11 +54,12 @@ def _latex(df: pd.DataFrame, caption: str) -> str:
 
 
 def write_table(df: pd.DataFrame, stem: str | Path, title: str, notes: list[str] | None = None,
-                extra: list[str] | None = None, csv: str | None = None) -> None:
+                extra: list[str] | None = None, csv: str | None = None, numparse: bool = True) -> None:
     """``<stem>.md`` (title, table, notes, extra sections), ``<stem>.tex`` (booktabs) and ``<stem>.csv``: the text
-    ``csv`` (a long form with full precision) when given, else the table itself."""
+    ``csv`` (a long form with full precision) when given, else the table itself. ``numparse`` False keeps the
+    Markdown cells as formatted (0.3220, not 0.322)."""
     stem = str(stem)
-    md = [f"# {title}", "", df.to_markdown(index=False), ""]
+    md = [f"# {title}", "", df.to_markdown(index=False, disable_numparse=not numparse), ""]
     if notes:
         md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     md += extra or []

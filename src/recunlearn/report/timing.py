@@ -16,6 +16,7 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
+from ..data import write_atomic  # noqa: E402
 from .render import model_order, read_metrics, shown_method, write_table  # noqa: E402
 
 IDENTITY = ["dataset", "model", "method", "partition", "n_shards", "aggregator", "mode", "seed"]
@@ -180,7 +181,8 @@ def speedup_claims(times_paths, n_shards: int, threshold: float = 10.0) -> list[
 
 
 def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
-    """Number of shards K against test Recall@20 (solid) and mean unlearning seconds (dashed), RecEraser."""
+    """Number of shards K against test Recall@20 (solid) and mean unlearning seconds (dashed), RecEraser; its
+    points in ``<stem>.csv`` (dataset, model, n_shards, recall20, seconds_per_request, device)."""
     t = read_times(times_paths)
     t = t[(t["mode"] == "sequential") & (t["method"] == "RecEraser")]
     m = read_metrics(metrics_paths)
@@ -213,4 +215,9 @@ def fig_6_4(times_paths, metrics_paths, stem) -> pd.DataFrame:
     fig.suptitle("Fig. 6.4: RecEraser against the number of shards K", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     save_figure(fig, stem)
-    return pd.concat(plotted) if plotted else pd.DataFrame()
+    points = pd.concat(plotted) if plotted else pd.DataFrame(columns=["dataset", "model", "n_shards", "recall20",
+                                                                       "total_s", "device"])
+    points = points[["dataset", "model", "n_shards", "recall20", "total_s", "device"]].rename(
+        columns={"total_s": "seconds_per_request"})
+    write_atomic(f"{stem}.csv", points.to_csv(index=False, float_format="%.6f"))
+    return points

@@ -34,7 +34,7 @@ def user_unlearning_table(row_files, stem) -> pd.DataFrame:
     rows["speedup"] = [speedup(r) for _, r in rows.iterrows()]
     shown = pd.DataFrame({
         "dataset": rows["dataset"], "model": rows["model"], "selection": rows["selection"],
-        "method": [shown_method(m, a) for m, a in zip(rows["method"], rows.get("aggregator", rows["method"]))],
+        "method": [shown_method(m, a) for m, a in zip(rows["method"], rows["aggregator"] if "aggregator" in rows else ["-"] * len(rows))],
         "mode": rows["mode"], "users deleted": rows["users_deleted"], "users evaluated": rows["users_evaluated"],
         "s / request": rows["seconds_per_request"].map(lambda s: f"{s:.2f}"), "speed-up": rows["speedup"],
         "Recall@20": rows["recall20"].map(lambda v: f"{v:.4f}"), "NDCG@20": rows["ndcg20"].map(lambda v: f"{v:.4f}"),
