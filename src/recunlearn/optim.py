@@ -4,8 +4,9 @@ single-tensor (CPU) implementations of ``torch.optim.Adagrad`` (lr_decay 0, weig
 ``lbfgs``, one call of ``torch.optim.LBFGS(..., line_search_fn="strong_wolfe").step(closure)`` from a fresh state,
 the same arithmetic in the same order (PyTorch's port of minFunc's L-BFGS and of torch7's ``lswolfe.lua``).
 
-Why not ``torch.optim``: its first use imports ``torch._dynamo`` (about as long as importing torch itself), and
-every training job of the workflow is a fresh process, so that import was a third of a small job's start-up.
+Why not ``torch.optim``: its first use imports ``torch._dynamo`` (1.1-1.5 s here, about as long as importing torch
+itself), and every training job of the workflow is a fresh process. Measured on 2 cores in one session, the demo
+(168 jobs) took 471 s with these and 547 s with ``torch.optim`` in their place, with the same metrics bit for bit.
 ``tests/test_optim.py`` checks these against ``torch.optim`` bit for bit.
 """
 
