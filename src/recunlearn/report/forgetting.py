@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .render import model_order, shown_method, write_table
+from .render import model_order, shown_methods, write_table
 
 FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "fine-tune"]
 REQUEST_SETS = {"members": "the check's members (batch)", "requests": "Table 6.4's requests"}
@@ -41,7 +41,7 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
     shown = pd.DataFrame({
         "dataset": rows["dataset"], "model": rows["model"],
         "deletions": rows["request_set"].map(lambda s: REQUEST_SETS.get(s, s)),
-        "method": [shown_method(m, a) for m, a in zip(rows["method"], rows["aggregator"] if "aggregator" in rows else ["-"] * len(rows))],
+        "method": shown_methods(rows),
         "mode": rows["mode"], "members": rows["members"],
         "exact (lineage)": rows["exact"].map(lambda e: "yes" if e else "no"),
         "score AUC [95%]": [_interval(r, "score_auc") for _, r in rows.iterrows()],

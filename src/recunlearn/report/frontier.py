@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
-from .render import MAIN_METHODS, _test_rows, model_order, read_metrics, shown_method, write_table  # noqa: E402
+from .render import (MAIN_METHODS, _test_rows, model_order, read_metrics, shown_method, shown_methods,  # noqa: E402
+                     write_table)
 from .timing import read_times  # noqa: E402
 
 COLUMNS = ["dataset", "model", "method", "aggregator", "recall20", "recall20_std", "n_seeds", "share_of_retrain",
@@ -67,7 +68,7 @@ def frontier(metrics_csv, times_paths, table_stem, figure_stem, n_shards: int) -
                          "Retrain and the unlearning methods at K = n_shards)")
     shown = pd.DataFrame({
         "dataset": rows["dataset"], "model": rows["model"],
-        "method": [shown_method(m, a) for m, a in zip(rows["method"], rows["aggregator"])],
+        "method": shown_methods(rows),
         "test Recall@20": [_cell(m, s, n) for m, s, n in zip(rows["recall20"], rows["recall20_std"], rows["n_seeds"])],
         "share of Retrain": rows["share_of_retrain"].map(lambda v: f"{v:.2f}"),
         "s / request": rows["seconds_per_request"].map(lambda v: f"{v:.2f}"),

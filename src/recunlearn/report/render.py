@@ -82,6 +82,12 @@ def shown_method(method: str, aggregator) -> str:
     return method
 
 
+def shown_methods(rows: pd.DataFrame) -> list[str]:
+    """``shown_method`` of each row of a table with ``method`` and, where it records it, ``aggregator``."""
+    aggregators = rows["aggregator"] if "aggregator" in rows else ["-"] * len(rows)
+    return [shown_method(m, a) for m, a in zip(rows["method"], aggregators)]
+
+
 def model_order(models) -> list[str]:
     """``models`` in the paper's order (BPR, WMF, LightGCN), any other model after them by name: tables and
     figures show every model a run trained, never only the paper's."""

@@ -25,7 +25,7 @@ import pandas as pd
 from ..data import read_json, write_atomic
 from ..stats import ALPHA, FAILS, HOLDS, NA
 from .paper import CLAIMS, claim_card, labelled_test_rows
-from .render import model_order, protocol, shown_method
+from .render import model_order, protocol, shown_methods
 
 CLOSE_MARGIN = 0.05  # claim 1: how far below the paper's own share of Retrain ours may fall
 HOLDS_IN_PART = "holds in part"
@@ -202,45 +202,48 @@ def replication_report(inputs: dict, out_md, n_shards: int, alpha: float = ALPHA
     return claims
 
 
+def _section(title: str, source: str, absent: str, path, body) -> list[str]:
+    """A section beyond the paper: its title, its source, and ``body(table)`` of the CSV at ``path`` (``absent``
+    when the run did not build it)."""
+    lines = [f"## {title}", "", f"Source: {source}", ""]
+    return lines + ([body(pd.read_csv(path)), ""] if path else [absent, ""])
+
+
 def _frontier_section(path) -> list[str]:
-    lines = ["## The frontier: quality against seconds per request", "",
-             "Source: [frontier.md](../tables/frontier.md), [frontier.png](../figures/frontier.png). A method is on the "
-             "frontier when no other is at least as accurate and at least as fast.", ""]
-    if not path:
-        return lines + ["(not built by this run)", ""]
-    f = pd.read_csv(path)
-    rows = []
-    for (dataset, model), g in f.groupby(["dataset", "model"], sort=False):
-        on = [shown_method(m, a) for m, a, o in zip(g["method"], g["aggregator"], g["on_frontier"]) if o]
-        rec = g[g["method"] == "RecEraser"]
-        rows.append({"dataset": dataset, "model": model, "on the frontier": ", ".join(on),
-                     "RecEraser on it": "-" if rec.empty else ("yes" if bool(rec["on_frontier"].iloc[0]) else "no")})
-    return lines + [pd.DataFrame(rows).to_markdown(index=False), ""]
+    def body(f):
+        rows = []
+        for (dataset, model), g in f.groupby(["dataset", "model"], sort=False):
+            rec = g[g["method"] == "RecEraser"]
+            rows.append({"dataset": dataset, "model": model,
+                         "on the frontier": ", ".join(m for m, o in zip(shown_methods(g), g["on_frontier"]) if o),
+                         "RecEraser on it": "-" if rec.empty else ("yes" if bool(rec["on_frontier"].iloc[0]) else "no")})
+        return pd.DataFrame(rows).to_markdown(index=False)
+
+    return _section("The frontier: quality against seconds per request", "[frontier.md](../tables/frontier.md), "
+                    "[frontier.png](../figures/frontier.png). A method is on the frontier when no other is at least as "
+                    "accurate and at least as fast.", "(not built by this run)", path, body)
 
 
 def _forgetting_section(path) -> list[str]:
-    lines = ["## Forgetting: the membership-inference check", "",
-             "Source: [forgetting.md](../tables/forgetting.md). The original model is the positive control (the check "
-             "must tell its members from non-members), Retrain the negative control.", ""]
-    if not path:
-        return lines + ["(the check is off in this run's config)", ""]
-    f = pd.read_csv(path)
-    f = f[f["request_set"] == "members"]
-    shown = pd.DataFrame({"dataset": f["dataset"], "model": f["model"],
-                          "method": [shown_method(m, a) for m, a in zip(f["method"], f["aggregator"] if "aggregator" in f else ["-"] * len(f))],
-                          "exact": f["exact"].map(lambda e: "yes" if e else "no"), "verdict": f["verdict"]})
-    return lines + [shown.to_markdown(index=False), ""]
+    def body(f):
+        f = f[f["request_set"] == "members"]
+        return pd.DataFrame({"dataset": f["dataset"], "model": f["model"], "method": shown_methods(f),
+                             "exact": f["exact"].map(lambda e: "yes" if e else "no"),
+                             "verdict": f["verdict"]}).to_markdown(index=False)
+
+    return _section("Forgetting: the membership-inference check", "[forgetting.md](../tables/forgetting.md). The "
+                    "original model is the positive control (the check must tell its members from non-members), "
+                    "Retrain the negative control.", "(the check is off in this run's config)", path, body)
 
 
 def _users_section(path) -> list[str]:
-    lines = ["## User deletion: time and fairness", "",
-             "Source: [user_unlearning.md](../tables/user_unlearning.md): the speed-up over Retrain of the same "
-             "selection and mode, and the NDCG@20 gap between the most active remaining users and the rest.", ""]
-    if not path:
-        return lines + ["(user deletion is off in this run's config)", ""]
-    u = pd.read_csv(path)
-    shown = pd.DataFrame({"dataset": u["dataset"], "model": u["model"], "selection": u["selection"],
-                          "method": [shown_method(m, a) for m, a in zip(u["method"], u["aggregator"] if "aggregator" in u else ["-"] * len(u))],
-                          "mode": u["mode"], "speed-up": u["speedup"], "Recall@20": u["recall20"].map(_num),
-                          "NDCG@20 gap after": u["ndcg20_gap"].map(lambda v: f"{v:+.4f}")})
-    return lines + [shown.to_markdown(index=False, disable_numparse=True), ""]
+    def body(u):
+        return pd.DataFrame({"dataset": u["dataset"], "model": u["model"], "selection": u["selection"],
+                             "method": shown_methods(u), "mode": u["mode"], "speed-up": u["speedup"],
+                             "Recall@20": u["recall20"].map(_num),
+                             "NDCG@20 gap after": u["ndcg20_gap"].map(lambda v: f"{v:+.4f}")}
+                            ).to_markdown(index=False, disable_numparse=True)
+
+    return _section("User deletion: time and fairness", "[user_unlearning.md](../tables/user_unlearning.md): the "
+                    "speed-up over Retrain of the same selection and mode, and the NDCG@20 gap between the most active "
+                    "remaining users and the rest.", "(user deletion is off in this run's config)", path, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .render import model_order, shown_method, write_table
+from .render import model_order, shown_methods, write_table
 
 USER_METHODS = ["Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "UltraRE"]
 
@@ -34,7 +34,7 @@ def user_unlearning_table(row_files, stem) -> pd.DataFrame:
     rows["speedup"] = [speedup(r) for _, r in rows.iterrows()]
     shown = pd.DataFrame({
         "dataset": rows["dataset"], "model": rows["model"], "selection": rows["selection"],
-        "method": [shown_method(m, a) for m, a in zip(rows["method"], rows["aggregator"] if "aggregator" in rows else ["-"] * len(rows))],
+        "method": shown_methods(rows),
         "mode": rows["mode"], "users deleted": rows["users_deleted"], "users evaluated": rows["users_evaluated"],
         "s / request": rows["seconds_per_request"].map(lambda s: f"{s:.2f}"), "speed-up": rows["speedup"],
         "Recall@20": rows["recall20"].map(lambda v: f"{v:.4f}"), "NDCG@20": rows["ndcg20"].map(lambda v: f"{v:.4f}"),
