@@ -411,7 +411,7 @@ def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
 @pytest.mark.parametrize("aggregator", ["static", "att", "memb", "refit"])
 def test_aggregators_train_to_the_same_bits_twice_at_each_thread_count(aggregator):
     """Same seed, data and thread count: the same aggregator twice, bit for bit, with the same validation history.
-    Between 1 and 2 threads the bits may differ (MKL's code path decides: README, "Reproducibility"); the validation
+    Between 1 and 2 threads the bits may differ (MKL's code path decides: docs/guide.md, "Reproducibility"); the validation
     Recall@20 agrees within the stated tolerance."""
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.partition import random_partition

@@ -1,4 +1,4 @@
-"""The reproducibility contract (README, "Reproducibility"; docs/reproducibility.md) and the tool that measures it.
+"""The reproducibility contract (docs/guide.md, "Reproducibility"; docs/reproducibility.md) and the tool that measures it.
 
 1. The same config, seed, thread count and machine (CPU and MKL code path) give the same bits on the CPU.
 2. Another thread count or another CPU / MKL code path gives other bits, and metrics within ``TOLERANCE``.
