@@ -10,7 +10,7 @@ members of a finished workflow run and attacks both with the check of the table 
   on it, with the same seed and settings: nothing of the members anywhere.
 
     snakemake results/tables/forgetting.md --cores 2 --configfile config/ml100k.yaml config/forgetting_ml100k.yaml
-    python benchmarks/forgetting_partition.py --results results --dataset ml-100k-offline --model BPR \\
+    python experiments/forgetting_partition.py --results results --dataset ml-100k-offline --model BPR \\
         --config config/ml100k.yaml config/forgetting_ml100k.yaml
 """
 

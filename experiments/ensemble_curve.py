@@ -6,7 +6,7 @@ The K sub-models of a partition are trained side by side for a fixed number of e
 training item of the user excluded from its ranking, as for the mean). It shows whether a sub-model's own best
 epoch is the one its ensemble needs (``docs/ablation_ml1m.md``: it is not, on the ml-1m training file).
 
-    python benchmarks/ensemble_curve.py results/ml-1m-receraser-train \\
+    python experiments/ensemble_curve.py results/ml-1m-receraser-train \\
         results/ml-1m-receraser-train/seed2022/partitions/random_K10/assignment.npz \\
         --model BPR --params '{"reg_weight": 0.05}' --epochs 80 --every 10
 

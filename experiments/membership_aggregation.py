@@ -5,7 +5,7 @@ of: MeanAgg; each sub-model's scores standardised per (user, sub-model) over the
 share of training interactions in that shard (and by the item's share too); and the membership softmax, whose
 K + 3 numbers are fitted by L-BFGS on a seeded sample of BPR triples.
 
-    python benchmarks/membership_aggregation.py results/ml-100k-offline BPR inbp --seed 2022
+    python experiments/membership_aggregation.py results/ml-100k-offline BPR inbp --seed 2022
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ evaluation code:
 
 MostPop (no training) is evaluated alongside as a model-free check.
 
-    python benchmarks/heldout_share.py                       # WMF, seeds 2022 2023 2024 (under a minute, 1 core)
-    python benchmarks/heldout_share.py --seeds 2022 2023 2024 2025 2026      # docs/protocol.md's WMF rows
-    python benchmarks/heldout_share.py --model BPR --seeds 2022 2023 2024    # and its BPR rows
+    python experiments/heldout_share.py                       # WMF, seeds 2022 2023 2024 (under a minute, 1 core)
+    python experiments/heldout_share.py --seeds 2022 2023 2024 2025 2026      # docs/protocol.md's WMF rows
+    python experiments/heldout_share.py --model BPR --seeds 2022 2023 2024    # and its BPR rows
 """
 
 from __future__ import annotations

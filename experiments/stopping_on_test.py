@@ -10,7 +10,7 @@ With ``--train-on-validation`` the model trains on the training and validation s
 trains on every interaction that is not test (it has no validation split), and only test Recall@20 is printed: run
 it with ``--epochs`` set to the epoch validation picked, beside the plain run, for what holding validation out costs.
 
-    python benchmarks/stopping_on_test.py results/ml-1m-receraser-train --model BPR --epochs 90 \\
+    python experiments/stopping_on_test.py results/ml-1m-receraser-train --model BPR --epochs 90 \\
         --params '{"optimizer": "adagrad", "lr": 0.0498, "batch_size": 512, "reg_weight": 0.01, "sampling": "user"}'
 """
 

@@ -8,7 +8,7 @@ and test Recall@20 of MembAgg and of RefitAgg at the config's own ridge only (th
 
     python benchmarks/unlearning_time.py --datasets ml-100k --models WMF --seeds 2022 --n-timed 1 \\
         --methods inbp+memb --out ut
-    python benchmarks/refit_aggregation.py ut ml-100k WMF --seed 2022
+    python experiments/refit_aggregation.py ut ml-100k WMF --seed 2022
 """
 
 from __future__ import annotations
