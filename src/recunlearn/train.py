@@ -86,6 +86,8 @@ def make_optimizer(cfg: ModelConfig, params):
     """torch.optim's Adagrad / Adam / SGD updates, from ``optim`` (the same arithmetic, without torch.optim's
     import of torch._dynamo at every job's start)."""
     name = cfg.optimizer.lower()
+    if name == "als":  # alternating least squares: the model's own closed-form sweep (``Recommender.als_sweep``)
+        return None
     if name == "adagrad":
         return optim.Adagrad(params, lr=cfg.lr, initial_accumulator_value=1e-8)
     if name == "adam":
@@ -174,6 +176,9 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
         model = model()
     model = model.to(device)
     optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
+    if optimizer is None and not hasattr(model, "als_sweep"):
+        raise ValueError(f"{label or 'model'}: optimizer 'als' needs a model with a closed-form step (WMF); "
+                         f"expected one of: {', '.join(OPTIMIZERS)}")
     sampler = NegativeSampler(train) if model.input_type == "pairs" else None
     if getattr(cfg, "sampling", "interaction") not in ("interaction", "user"):
         raise ValueError(f"{label or 'model'}: sampling '{cfg.sampling}': expected interaction or user")
@@ -211,7 +216,10 @@ def fit(model: str | Callable[[], Recommender], cfg: ModelConfig, train: Interac
     if eval_at_start:  # an aggregator starts from a meaningful point (StaticAgg: MeanAgg); keep it if never beaten
         validate(0, float("nan"))
     for epoch in range(1, cfg.max_epochs + 1):
-        loss = train_epoch(model, optimizer, epoch_batches(model, cfg, train, sampler, generator), device)
+        if optimizer is None:
+            loss = model.als_sweep(train)
+        else:
+            loss = train_epoch(model, optimizer, epoch_batches(model, cfg, train, sampler, generator), device)
         if epoch % cfg.eval_every and epoch != cfg.max_epochs:
             continue
         if validate(epoch, loss) and keep_best:

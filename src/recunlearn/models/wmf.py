@@ -3,7 +3,9 @@
 The weighted squared loss over all (user, item) pairs of the (sub-)dataset (weight 1 on positives, c0 on
 missing entries) is computed per user batch in O((B + N) d^2 + |Y_B| d) instead of O(B N d). Dropout (keep
 probability ``keep_prob``) is applied to the batch's user embeddings, as in the authors' code. The item sum
-runs over the items present in the training set, so absent items keep their initial embedding.
+runs over the items present in the training set, so absent items keep their initial embedding. With
+``optimizer: als`` an epoch is a sweep of alternating least squares on the same loss (``recunlearn.als``): exact
+half-steps, no dropout, ``als_reg`` as the ridge on the squared norms.
 """
 
 from __future__ import annotations
@@ -40,3 +42,13 @@ class WMF(Recommender):
 
     def embeddings(self):
         return self.user_emb, self.item_emb
+
+    def als_sweep(self, train: Interactions) -> float:
+        """One sweep of alternating least squares (``optimizer: als``); eq. 3.9 plus the ridge after it."""
+        from ..als import ALSData, objective, sweep
+
+        data = self.__dict__.get("_als_data")
+        if data is None:  # built once per fit: the training set does not change
+            data = self.__dict__["_als_data"] = ALSData(train, self.user_emb.device, self.user_emb.dtype)
+        sweep(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg, self.cfg.als_cg_steps)
+        return objective(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg)
