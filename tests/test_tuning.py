@@ -330,15 +330,15 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
     conf.write_text(yaml.safe_dump(cfg))
     again = run_snakemake(workdir, "--configfile", str(conf), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
-    # a third seed plans only that seed's jobs, and the gathering jobs (tables, figures, the scorecard)
+    # a third seed plans only that seed's jobs, and the gathering jobs (tables, figures, the scorecard, the report)
     cfg["training"]["seeds"] = [2022, 2023, 2024]
     conf.write_text(yaml.safe_dump(cfg))
     planned = planned_outputs(run_snakemake(workdir, "--configfile", str(conf), "-n").stdout)
     assert planned
     per_seed = [p for p in planned if "/seed" in p]
     assert per_seed and all("/seed2024/" in p for p in per_seed), sorted(p for p in per_seed if "/seed2024/" not in p)
-    assert all(p.startswith(("results/tables/", "results/figures/", "results/metrics.csv")) for p in planned
-               if "/seed" not in p), sorted(planned)
+    assert all(p.startswith(("results/tables/", "results/figures/", "results/report/", "results/metrics.csv"))
+               for p in planned if "/seed" not in p), sorted(planned)
 
 
 def planned_outputs(dry_run: str) -> list[str]:

@@ -216,8 +216,8 @@ def test_batch_mode_off_plans_sequential_unlearning_only(demo_plan):
     out = demo_plan.stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    # 3 models x (3 methods at K = 3, RecEraser at K = 2), one Retrain each
-    assert counts["unlearn"] == 3 * (3 + 1) and counts["unlearn_retrain"] == 3
+    # 3 models x (4 methods at K = 3: the paper's three and RecEraser-fast; RecEraser at K = 2), one Retrain each
+    assert counts["unlearn"] == 3 * (4 + 1) and counts["unlearn_retrain"] == 3
     assert "unlearn_sequential" in out and "unlearn_batch" not in out
 
 
