@@ -90,3 +90,23 @@ def test_the_dense_pair_table_draws_the_same_negatives_as_binary_search(monkeypa
     positives = set(zip(x.user.tolist(), x.item.tolist()))
     users, _, neg = draw(pair_batches, x, seed=3)
     assert not any((u, v) in positives for u, v in zip(users.tolist(), neg.tolist()))
+
+
+def test_a_user_with_every_item_of_a_small_shard_draws_negatives_from_the_whole_catalogue():
+    """A heavy user in a small shard (ml-100k's InBP at K = 20) may have every item the shard holds: its negatives
+    come from the rest of the catalogue, the other users' from the shard's items as before."""
+    user = np.array([0, 0, 0, 1, 2], dtype=np.int32)
+    item = np.array([3, 5, 7, 3, 5], dtype=np.int32)
+    shard = Interactions(user, item, 3, 10)
+    sampler = NegativeSampler(shard)
+    users = torch.tensor([0] * 200 + [1] * 200)
+    neg = sampler.sample(users, torch.Generator().manual_seed(0))
+    assert not set(neg[:200].tolist()) & {3, 5, 7} and set(neg[:200].tolist()) <= set(range(10))
+    assert set(neg[200:].tolist()) <= {5, 7}  # user 1: the shard's items it has not seen
+    # bits unchanged where no user has every item
+    plain = Interactions(user[1:], item[1:], 3, 10)
+    a = NegativeSampler(plain).sample(torch.tensor([0, 0, 1, 2]), torch.Generator().manual_seed(1))
+    b = NegativeSampler(plain).sample(torch.tensor([0, 0, 1, 2]), torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="user 0 interacted with every item"):
+        NegativeSampler(Interactions(np.zeros(10, dtype=np.int32), np.arange(10, dtype=np.int32), 1, 10))

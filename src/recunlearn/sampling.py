@@ -17,7 +17,8 @@ class NegativeSampler:
 
     Candidates are the items that occur in the training set (``active items``), so an item absent from a shard
     never receives a gradient and keeps its initial embedding. Collisions with a user's positives are redrawn,
-    all at once, until none is left.
+    all at once, until none is left. A user who has every active item (a heavy user in a small shard: ml-100k's InBP
+    at K = 20) draws from the whole catalogue instead, the only items left to it.
     """
 
     def __init__(self, train: Interactions):
@@ -29,9 +30,12 @@ class NegativeSampler:
             self.dense = torch.zeros(train.n_users * train.n_items, dtype=torch.bool)
             self.dense[self.keys] = True
         counts = np.bincount(train.user, minlength=train.n_users)
+        self.full = None  # users who have every active item: they draw from the whole catalogue
         if len(self.active) and counts.max(initial=0) >= len(self.active):
-            full = int(np.flatnonzero(counts >= len(self.active))[0])
-            raise ValueError(f"user {full} interacted with every item of the training set: no negative to sample")
+            if counts.max() >= train.n_items:
+                user = int(np.flatnonzero(counts >= train.n_items)[0])
+                raise ValueError(f"user {user} interacted with every item: no negative to sample")
+            self.full = torch.from_numpy(counts >= len(self.active))
 
     def is_positive(self, key: torch.Tensor) -> torch.Tensor:
         """Whether each pair key (user * n_items + item) is a training interaction."""
@@ -41,12 +45,20 @@ class NegativeSampler:
         return self.keys[pos] == key if len(self.keys) else torch.zeros_like(key, dtype=torch.bool)
 
     def sample(self, users: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        neg = self.active[torch.randint(len(self.active), (len(users),), generator=generator)]
+        neg = self._draw(users, generator)
         todo = torch.arange(len(users))
         while len(todo):
             todo = todo[self.is_positive(users[todo] * self.n_items + neg[todo])]
             if len(todo):
-                neg[todo] = self.active[torch.randint(len(self.active), (len(todo),), generator=generator)]
+                neg[todo] = self._draw(users[todo], generator)
+        return neg
+
+    def _draw(self, users: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        neg = self.active[torch.randint(len(self.active), (len(users),), generator=generator)]
+        if self.full is not None:
+            full = self.full[users]
+            if full.any():
+                neg[full] = torch.randint(self.n_items, (int(full.sum()),), generator=generator).to(neg.dtype)
         return neg
 
 
