@@ -79,9 +79,10 @@ def close_to_retrain(table_6_3: pd.DataFrame, paper_6_3: pd.DataFrame) -> list[d
     return rows
 
 
-def scorecard_claims(metrics_csv, n_shards: int, alpha: float) -> dict[str, list[dict]]:
-    """Claims 2-4 per dataset and model: the scorecard's verdicts (``report.paper.claim_card``)."""
-    card, _ = claim_card(labelled_test_rows(metrics_csv, n_shards), alpha)
+def scorecard_claims(labelled: pd.DataFrame, alpha: float) -> dict[str, list[dict]]:
+    """Claims 2-4 per dataset and model of the labelled test rows (``report.paper.labelled_test_rows``): the
+    scorecard's verdicts (``report.paper.claim_card``)."""
+    card, _ = claim_card(labelled, alpha)
     out = {}
     for key, name in SCORECARD.items():
         rows = []
@@ -163,13 +164,14 @@ def replication_report(inputs: dict, out_md, n_shards: int, alpha: float = ALPHA
     rows of every claim."""
     t63, t64 = pd.read_csv(inputs["table_6_3"]), pd.read_csv(inputs["table_6_4"])
     claims = {"close": close_to_retrain(t63, pd.read_csv(inputs["paper_6_3"]))}
-    claims.update(scorecard_claims(inputs["metrics"], n_shards, alpha))
+    labelled = labelled_test_rows(inputs["metrics"], n_shards)  # the metrics file, read once
+    claims.update(scorecard_claims(labelled, alpha))
     claims["speedup"] = speedup_claim(t64, pd.read_csv(inputs["paper_6_4"]), paper_names)
     claims["shards"] = shards_claim(pd.read_csv(inputs["fig_6_4"]))
     order = {m: i for i, m in enumerate(model_order(t63["model"]))}
     pairs = sorted({(d, m) for d, m in zip(t63["dataset"], t63["model"])}, key=lambda p: (p[0], order[p[1]]))
     stats = [read_json(p) for p in inputs.get("stats", [])]
-    seeds = sorted(set(int(s) for s in pd.read_csv(inputs["metrics"])["seed"].dropna()))
+    seeds = sorted(set(int(s) for s in labelled["seed"].dropna()))
     lines = ["# Replication report: Recommendation Unlearning (RecEraser, WWW 2022) on this run", "",
              "Every verdict below is computed from this run's tables by the rule stated with its claim "
              "(`recunlearn.report.replication`); the numbers are the cells of the linked tables and figures.", "",
