@@ -125,3 +125,26 @@ def test_schema_documents_every_key():
     walk(schema, [])
     for name, sub in schema["$defs"].items():
         walk(sub, [f"$defs.{name}"])
+
+
+def test_a_jobs_params_hold_only_the_keys_in_effect():
+    """WMF's ALS keys cannot change a gradient-trained run, nor lr an ALS one: they are not its params (so adding or
+    changing them re-runs nothing), and the model built without them is the same."""
+    from recunlearn.config import hyperparameters, submodel_hyperparameters
+    from recunlearn.models import model_config
+
+    cfg = validate_config(demo(), SCHEMA)
+    cfg["tuning"]["enabled"] = False
+    dataset = cfg["datasets"][0]
+    adagrad = hyperparameters(cfg, dataset, "WMF")
+    assert adagrad["optimizer"] == "adagrad" and "lr" in adagrad
+    assert not {"als_reg", "als_cg_steps"} & set(adagrad)
+    assert model_config("WMF", adagrad) == model_config("WMF", cfg["hyperparameters"]["WMF"])
+    assert "sampling" in hyperparameters(cfg, dataset, "BPR")  # other models keep every key
+    cfg["hyperparameters"]["WMF"].update(optimizer="als", als_reg=5.0)
+    als = submodel_hyperparameters(cfg, dataset, "WMF")
+    assert als["als_reg"] == 5.0 and not {"lr", "batch_size", "reg_weight", "keep_prob"} & set(als)
+    # a tuned run keeps them all: a trial may choose the optimizer that makes them count
+    cfg["tuning"].update(enabled=True, targets=["retrain"])
+    assert {"lr", "als_reg"} <= set(hyperparameters(cfg, dataset, "WMF"))
+    assert "lr" not in submodel_hyperparameters(cfg, dataset, "WMF")

@@ -18,7 +18,7 @@ from jsonschema.exceptions import best_match
 from .datasets import check_dataset, resolve_registry
 from .experiments import check_method_aggregators
 from .schema import ConfigError, dataclass_schema, load_yaml
-from .search_space import SpaceError, check_own, complete, space_fields_checked
+from .search_space import SpaceError, check_own, complete, space_fields_checked, tuning_plan
 
 
 def _with_defaults(validator_class):
@@ -188,19 +188,30 @@ def _validate(instance, schema: dict, root: dict) -> None:
 
 
 def hyperparameters(config: dict, dataset: str, model: str) -> dict:
-    """The hyper-parameters of ``model`` on ``dataset``: ``hyperparameters.<model>`` with the dataset's overrides."""
+    """The hyper-parameters of ``model`` on ``dataset``: ``hyperparameters.<model>`` with the dataset's overrides,
+    without the keys the others leave unused (``ModelConfig.in_effect``) unless the validation tuner searches them
+    (a trial may choose what makes them count)."""
     merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
     merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
-    return merged
+    return _in_effect(config, "retrain", model, merged)
+
+
+def _in_effect(config: dict, target: str, model: str, values: dict) -> dict:
+    from .models import MODELS  # registers the models (torch-free)
+
+    if model not in MODELS or tuning_plan(config, target, model):
+        return values
+    return MODELS[model].config.in_effect(values)
 
 
 def submodel_hyperparameters(config: dict, dataset: str, model: str) -> dict:
     """The hyper-parameters of the K sub-models of ``model``: ``hyperparameters(...)`` with
     ``sharding.submodel_hyperparameters.<model>`` over them. A shard holds about 1/K of the data, so what trains a
     sub-model best (batch size, optimizer) is chosen on validation separately from Retrain (docs/ablation.md)."""
-    merged = hyperparameters(config, dataset, model)
+    merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
+    merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
     merged.update(config.get("sharding", {}).get("submodel_hyperparameters", {}).get(model, {}))
-    return merged
+    return _in_effect(config, "submodel", model, merged)
 
 
 # the fewest deletions a served model must have made to be judged by the forgetting check (its AUC's interval over

@@ -66,3 +66,11 @@ class ModelConfig:
     def loss_options(self) -> dict:
         """Parameters of ``loss`` beyond the scores (WMF: the weight c0 of missing entries)."""
         return {}
+
+    @classmethod
+    def in_effect(cls, values: dict) -> dict:
+        """``values`` without the keys their own choices leave unused (WMF's ALS keys under a gradient optimizer).
+
+        A training job's params are these, so that a key which cannot change its result cannot re-run it; the
+        dropped keys take their defaults, which the choice ignores."""
+        return dict(values)

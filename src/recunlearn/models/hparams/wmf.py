@@ -33,3 +33,12 @@ class WMFConfig(ModelConfig):
 
     def loss_options(self) -> dict:
         return {"c0": self.c0}
+
+    @classmethod
+    def in_effect(cls, values: dict) -> dict:
+        unused = _GRADIENT_ONLY if values.get("optimizer", cls.optimizer) == "als" else _ALS_ONLY
+        return {key: value for key, value in values.items() if key not in unused}
+
+
+_ALS_ONLY = ("als_cg_steps", "als_reg")
+_GRADIENT_ONLY = ("lr", "batch_size", "reg_weight", "keep_prob")
