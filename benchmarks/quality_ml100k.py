@@ -3,7 +3,7 @@
 The same library calls as the workflow's retrain / pretrain / partition / train_shard / aggregate jobs, with the
 settings of a config file (default config/ml100k.yaml), without Snakemake's per-job start-up and without the
 unlearning experiments: a quick way to see Table 6.3 and Figs. 6.2-6.3 with mean ± std over seeds and paired
-t-tests (docs/results_ml100k.md was made with it).
+t-tests (docs/report/results_ml100k.md was made with it).
 
     python -m recunlearn.offline ml-100k                         # data/ml-100k/u.data (once)
     python benchmarks/quality_ml100k.py --seeds 2022 2023 2024 --jobs 2 --out /tmp/quality

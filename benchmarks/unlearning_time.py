@@ -12,7 +12,7 @@ scratch, same trainer, early stopping and threads). Times are training-loop seco
     python benchmarks/unlearning_time.py --datasets ml-100k --models BPR --n-timed 3
     python benchmarks/unlearning_time.py --datasets ml-100k --seeds 2022 2023 2024 \
         --methods SISA GraphEraser RecEraser inbp+memb inbp+mean --out frontier_ml100k
-    python benchmarks/frontier.py frontier_ml100k/unlearning_time.csv   # the table and figure of docs/frontier.md
+    python benchmarks/frontier.py frontier_ml100k/unlearning_time.csv   # the table and figure of docs/report/frontier.md
 
 One line per dataset, model and method, ending in ``speed-up N.Nx`` (Retrain's seconds per request over the
 method's), with the sub-model and aggregator shares of the method's time and both sides' epochs. Settings come
@@ -39,7 +39,7 @@ from quality_ml100k import load_config  # noqa: E402
 from recunlearn.config import hyperparameters, submodel_hyperparameters  # noqa: E402
 from recunlearn.experiments import METHODS, partition_options  # noqa: E402
 
-# ml-1m's shape (6,040 users, 3,706 items, ~1M ratings) from the demo's generator (docs/synthetic.md)
+# ml-1m's shape (6,040 users, 3,706 items, ~1M ratings) from the demo's generator (docs/guide/synthetic.md)
 ML1M_SIZED = {"n_users": 6040, "n_items": 3706, "n_communities": 64, "mean_interactions": 165,
               "min_interactions": 20, "max_interactions": 2000, "activity_sigma": 1.2, "popularity_sigma": 1.5,
               "membership_concentration": 0.3, "taste_sigma": 1.75, "taste_decay": 0.75, "seed": 7}

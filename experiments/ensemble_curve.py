@@ -4,7 +4,7 @@ The K sub-models of a partition are trained side by side for a fixed number of e
 ``keep: last`` trains), with the library's own model, optimiser, sampler and metric, and the mean of their scores
 (MeanAgg) is evaluated on the validation split every ``--every`` epochs, beside the first sub-model alone (every
 training item of the user excluded from its ranking, as for the mean). It shows whether a sub-model's own best
-epoch is the one its ensemble needs (``docs/ablation_ml1m.md``: it is not, on the ml-1m training file).
+epoch is the one its ensemble needs (``docs/report/ablation_ml1m.md``: it is not, on the ml-1m training file).
 
     python experiments/ensemble_curve.py results/ml-1m-receraser-train \\
         results/ml-1m-receraser-train/seed2022/partitions/random_K10/assignment.npz \\

@@ -3,7 +3,7 @@
 RecEraser's InBP partition is computed once, from WMF embeddings pretrained on the whole training set, and unlearning
 keeps it: the served sub-models and aggregator never saw a deleted interaction, but which shard each remaining
 interaction sits in depends on the deleted ones. This script serves RecEraser both ways for the forgetting check's
-members of a finished workflow run and attacks both with the check of the table (docs/forgetting.md):
+members of a finished workflow run and attacks both with the check of the table (docs/report/forgetting.md):
 
 - as the pipeline serves it: the workflow's batch unlearning of the members (its ``served.json``), partition kept;
 - clean: WMF pretrained on the training set minus the members, InBP recomputed on it, sub-models and AttAgg trained

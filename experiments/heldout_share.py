@@ -1,4 +1,4 @@
-"""Recall@K and NDCG@K of one model as the held-out test share goes from 10% to 22% (docs/protocol.md).
+"""Recall@K and NDCG@K of one model as the held-out test share goes from 10% to 22% (docs/report/protocol.md).
 
 The paper's text describes a random 80/10/10 split per user; the authors' released ml-1m files are a 78/22
 train/test split (validation carved from train). This script measures, on the demo's synthetic data
@@ -14,7 +14,7 @@ evaluation code:
 MostPop (no training) is evaluated alongside as a model-free check.
 
     python experiments/heldout_share.py                       # WMF, seeds 2022 2023 2024 (under a minute, 1 core)
-    python experiments/heldout_share.py --seeds 2022 2023 2024 2025 2026      # docs/protocol.md's WMF rows
+    python experiments/heldout_share.py --seeds 2022 2023 2024 2025 2026      # docs/report/protocol.md's WMF rows
     python experiments/heldout_share.py --model BPR --seeds 2022 2023 2024    # and its BPR rows
 """
 

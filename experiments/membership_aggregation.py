@@ -1,4 +1,4 @@
-"""Training-free and few-parameter aggregation of K sub-models by shard membership (docs/aggregator_designs.md).
+"""Training-free and few-parameter aggregation of K sub-models by shard membership (docs/report/aggregator_designs.md).
 
 Reads a sharded run of the workflow (its sub-models' embeddings and its partition) and prints validation Recall@20
 of: MeanAgg; each sub-model's scores standardised per (user, sub-model) over the items and weighted by the user's

@@ -1,4 +1,4 @@
-"""RefitAgg's ridge chosen on validation (docs/frontier.md): MembAgg against RefitAgg at each ``refit_reg`` of its
+"""RefitAgg's ridge chosen on validation (docs/report/frontier.md): MembAgg against RefitAgg at each ``refit_reg`` of its
 declared search space, over the InBP sub-models that ``benchmarks/unlearning_time.py`` served.
 
 Reads ``<out>/<dataset>/data`` and ``<out>/<dataset>/seed<S>/<MODEL>/inbp_K<K>/shard_<i>.embeddings.pt`` of an

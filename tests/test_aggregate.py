@@ -244,7 +244,7 @@ def planted(n_users=300, n_items=200, groups=4, per_user=30, seed=0):
 @pytest.mark.parametrize("model", ["BPR", "WMF"])
 def test_trained_att_agg_is_not_below_mean_agg_and_lowers_its_loss(model):
     """Regression: AttAgg trained over the same sub-models reaches at least MeanAgg's validation Recall@10, and
-    its training loss falls (it once ended far below MeanAgg for WMF on real data; docs/ablation.md)."""
+    its training loss falls (it once ended far below MeanAgg for WMF on real data; docs/report/ablation.md)."""
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.partition import random_partition
     from recunlearn.sharded import shard_interactions, train_submodel
@@ -411,7 +411,7 @@ def test_softmax_is_torchs_and_the_same_bits_at_one_and_two_threads():
 @pytest.mark.parametrize("aggregator", ["static", "att", "memb", "refit"])
 def test_aggregators_train_to_the_same_bits_twice_at_each_thread_count(aggregator):
     """Same seed, data and thread count: the same aggregator twice, bit for bit, with the same validation history.
-    Between 1 and 2 threads the bits may differ (MKL's code path decides: docs/guide.md, "Reproducibility"); the validation
+    Between 1 and 2 threads the bits may differ (MKL's code path decides: docs/guide/running.md, "Reproducibility"); the validation
     Recall@20 agrees within the stated tolerance."""
     from recunlearn.metrics import embedding_scorer, evaluate
     from recunlearn.partition import random_partition

@@ -1,4 +1,4 @@
-"""The bad-input and fault matrix (docs/bad_inputs.md): each case gives a clear one-line error or the right result,
+"""The bad-input and fault matrix (docs/guide/bad_inputs.md): each case gives a clear one-line error or the right result,
 and a user's own file is never deleted or rewritten. Tiny data; the Snakemake runs build only the download and the
 preprocessing of a 10-user csv."""
 

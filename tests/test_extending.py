@@ -1,6 +1,6 @@
 """Adding a base model is its config file under models/hparams/ and its module under models/; adding a partition is
 one function plus its registration; adding an aggregator is one file under aggregators/ plus its registration
-(docs/extending.md). Proven on a copy of the
+(docs/guide/extending.md). Proven on a copy of the
 repository: the new names reach the wildcards, the schema, the jobs, Table 6.3 and Figs. 6.2 and 6.3 with no other
 edit."""
 

@@ -1,4 +1,4 @@
-"""Split mode ``given`` (docs/protocol.md): a dataset's own train and test files. The test file is the test set,
+"""Split mode ``given`` (docs/report/protocol.md): a dataset's own train and test files. The test file is the test set,
 validation is carved from the train file per user (seeded, ``split.given_valid``), no pair is in two sets; the
 ``random`` mode is unchanged; the authors' ml-1m files are a registry entry with checksums, planned by a dry run."""
 

@@ -1,4 +1,4 @@
-"""The library's layers (pyproject.toml, [tool.importlinter]; docs/extending.md): every module imports only from the
+"""The library's layers (pyproject.toml, [tool.importlinter]; docs/guide/extending.md): every module imports only from the
 layers below its own, so there is no import cycle. Checked by import-linter, on this checkout and on a copy with one
 upward import planted (the check must catch it)."""
 

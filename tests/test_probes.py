@@ -1,6 +1,6 @@
 """Probes of the newer config blocks (tuning, forgetting, user_unlearning, unlearning.methods), the given split and
 the sizes a config can ask for: each gives a one-line error naming the key or file and what was expected, or the
-right result (docs/bad_inputs.md). The overlays are the probes' own, over the tiny config or the demo's."""
+right result (docs/guide/bad_inputs.md). The overlays are the probes' own, over the tiny config or the demo's."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reproducibility contract (docs/guide.md, "Reproducibility"), tested as written, on any x86-64 CPU.
+"""The reproducibility contract (docs/guide/running.md, "Reproducibility"), tested as written, on any x86-64 CPU.
 
 tests/reproducibility_probe.py trains every base model, partition, aggregator, a tuning study and an unlearning step
 twice in one process. It runs here in subprocesses under two pinned MKL code paths (MKL_CBWR=COMPATIBLE, which every

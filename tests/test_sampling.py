@@ -1,4 +1,4 @@
-"""User-first triple sampling, sub-model validation sets and sub-model hyper-parameters (docs/ablation.md)."""
+"""User-first triple sampling, sub-model validation sets and sub-model hyper-parameters (docs/report/ablation.md)."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """The embedded synthetic dataset: seeded, sized as configured, and with the statistics its parameters say.
 
-The demo's data must look like MovieLens-100K to a recommender (docs/synthetic.md): long-tailed user activity
+The demo's data must look like MovieLens-100K to a recommender (docs/guide/synthetic.md): long-tailed user activity
 with a floor, a long-tailed item popularity, and a weak, overlapping community structure.
 """
 

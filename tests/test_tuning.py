@@ -324,7 +324,7 @@ def test_a_tuned_workflow_trains_with_the_choice_and_is_not_tuned_again(workdir)
     # a second run finds nothing to do: no tuning job runs again
     again = run_snakemake(workdir, "--configfile", str(conf), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
-    # nor after the threads change: they decide no job's output beyond the tolerance of docs/reproducibility.md (a
+    # nor after the threads change: they decide no job's output beyond the tolerance of docs/guide/reproducibility.md (a
     # job's params hold only what its output depends on)
     cfg["training"]["threads"] = 2
     conf.write_text(yaml.safe_dump(cfg))

@@ -12,7 +12,7 @@ RecSys 2011; Rendle et al.'s iALS++, 2021): A_u x is applied as a CSR product ov
 x G_Q (the user's dot products at its interactions by a sampled product), so no d x d matrix is formed per user, and CG from the current point never raises the step's quadratic. With
 as many iterations as dimensions a step is the exact solve (tests/test_als.py). Users (items) without a training
 interaction keep their vectors, as under the mini-batch optimisers. The CSR products sum each row in a fixed order,
-so a sweep's bits depend on the thread count only through the d x d products (docs/reproducibility.md).
+so a sweep's bits depend on the thread count only through the d x d products (docs/guide/reproducibility.md).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ CODE_PATH_VARIABLES = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_IS
 
 
 def machine() -> dict:
-    """What a CPU result's bits depend on beyond config and seed (docs/guide.md, "Reproducibility"): the CPU model, torch's
+    """What a CPU result's bits depend on beyond config and seed (docs/guide/running.md, "Reproducibility"): the CPU model, torch's
     CPU threads, the vector code path of its own kernels, its BLAS (MKL, whose code path ``MKL_CBWR`` pins), and
     the variables that pin a code path, where set. Two runs that agree on all of these give the same bits."""
     return {"cpu": _cpu_model(), "threads": torch.get_num_threads(),

@@ -1,4 +1,4 @@
-"""The forgetting audit (docs/method.md, section 9): proof from the sidecars' sha256 lineage that no artefact a
+"""The forgetting audit (docs/guide/method.md, section 9): proof from the sidecars' sha256 lineage that no artefact a
 served (unlearned) model depends on was trained on a deleted interaction, that every untouched shard never held
 one, and that every file the served model loads is the one its sidecar recorded; and the lineage verdict of one
 model (exact, or not: trained on them, or initialised from a model that was).
@@ -145,7 +145,7 @@ def audit(served_paths: list, requests_csv, train_path, out_json) -> dict:
         "caveat": ("The partition (the shard of every interaction) was computed from pretrained WMF embeddings that "
                    "were trained on the full training set, deleted interactions included. The served models' "
                    "parameters never saw deleted data, but the assignment of the remaining interactions to shards "
-                   "depends on it; the paper ignores this. With the validation tuner on (docs/tuning.md), the "
+                   "depends on it; the paper ignores this. With the validation tuner on (docs/guide/tuning.md), the "
                    "hyper-parameters were chosen on that full training set too."),
     }
     write_json(out_json, result)

@@ -207,7 +207,7 @@ def _in_effect(config: dict, target: str, model: str, values: dict) -> dict:
 def submodel_hyperparameters(config: dict, dataset: str, model: str) -> dict:
     """The hyper-parameters of the K sub-models of ``model``: ``hyperparameters(...)`` with
     ``sharding.submodel_hyperparameters.<model>`` over them. A shard holds about 1/K of the data, so what trains a
-    sub-model best (batch size, optimizer) is chosen on validation separately from Retrain (docs/ablation.md)."""
+    sub-model best (batch size, optimizer) is chosen on validation separately from Retrain (docs/report/ablation.md)."""
     merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
     merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
     merged.update(config.get("sharding", {}).get("submodel_hyperparameters", {}).get(model, {}))

@@ -302,7 +302,7 @@ def preprocess(raw_user, raw_item, out_dir: str | Path, ratios=(0.8, 0.1, 0.1), 
 
 def split_given(user: np.ndarray, n_users: int, in_test: np.ndarray, valid: float, seed: int,
                 min_user_interactions: int = 3) -> np.ndarray:
-    """Split label (0 train, 1 valid, 2 test) of each interaction under the ``given`` protocol (docs/protocol.md):
+    """Split label (0 train, 1 valid, 2 test) of each interaction under the ``given`` protocol (docs/report/protocol.md):
     the interactions of the test file (``in_test``) are the test set; each user's train-file interactions give
     max(1, round(n * valid)) validation interactions at random (seeded; a user with fewer than
     ``min_user_interactions`` of them, or with one, keeps them all in train) and the rest train."""

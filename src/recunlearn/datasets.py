@@ -1,9 +1,9 @@
-"""The dataset registry: built-in datasets of the paper (docs/method.md, section 2) merged with the user's ``registry``.
+"""The dataset registry: built-in datasets of the paper (docs/guide/method.md, section 2) merged with the user's ``registry``.
 
 A dataset is a ``format`` plus ``sources`` (files to fetch into ``resources/<name>/``), or ``format: synthetic``
 with the generator's parameters. Readers for each format live in :mod:`recunlearn.readers`.
 
-``split_mode`` is a dataset's own split protocol (docs/protocol.md): ``random`` (the default: all files merged,
+``split_mode`` is a dataset's own split protocol (docs/report/protocol.md): ``random`` (the default: all files merged,
 each user's interactions split train/valid/test at random) or ``given`` (two sources, the train file then the test
 file: the test file is the test set, validation is carved from the train file). ``split.mode`` in the config, when
 set, overrides it for every dataset. ``paper_dataset`` names the paper's dataset an entry stands for in Tables 6.2
@@ -84,7 +84,7 @@ BUILTIN: dict[str, dict] = {
     },
     "synthetic": {
         "format": "synthetic",
-        "description": "embedded synthetic data: a latent-factor model shaped like MovieLens-100K (docs/synthetic.md)",
+        "description": "embedded synthetic data: a latent-factor model shaped like MovieLens-100K (docs/guide/synthetic.md)",
         "sources": [],
         "synthetic": {},
     },

@@ -1,4 +1,4 @@
-"""Which (partition, aggregator) combinations the experiments need, and what the paper calls them (docs/method.md, section 8).
+"""Which (partition, aggregator) combinations the experiments need, and what the paper calls them (docs/guide/method.md, section 8).
 
 Table 6.3 compares Retrain with SISA (random + mean), GraphEraser (bekm + static) and RecEraser (inbp + att);
 Fig. 6.2 runs RecEraser's aggregator over each partition; Fig. 6.3 runs each aggregator over InBP shards.
@@ -12,7 +12,7 @@ METHODS = {"SISA": ("random", "mean"), "GraphEraser": ("bekm", "static"), "RecEr
 # methods beyond the paper, run where a config lists them (unlearning.methods, user_unlearning.methods): UltraRE (Li
 # et al., NeurIPS 2023), its optimal-transport user groups and its combiner; RecEraser-fast, RecEraser's InBP shards
 # under an exact aggregator whose request costs about SISA's: MembAgg by default, and per model what the config's
-# ``method_aggregators`` names (RefitAgg for WMF and LightGCN in the shipped configs; docs/frontier.md)
+# ``method_aggregators`` names (RefitAgg for WMF and LightGCN in the shipped configs; docs/report/frontier.md)
 BEYOND_PAPER = {"UltraRE": ("ot", "group"), "RecEraser-fast": ("inbp", "memb")}
 ALL_METHODS = {**METHODS, **BEYOND_PAPER}
 

@@ -1,4 +1,4 @@
-"""Forgetting measured by a membership-inference attack (docs/forgetting.md), beside the audit's lineage proof.
+"""Forgetting measured by a membership-inference attack (docs/report/forgetting.md), beside the audit's lineage proof.
 
 Members are the deleted training interactions; non-members are held-out test interactions, drawn for each member
 from the same user's test interactions where the user has any (else from the whole test set), so that both sides

@@ -2,7 +2,7 @@
 
 - ``bpr_loss``: mean of softplus(neg - pos) = -ln sigma(pos - neg), numerically stable;
 - ``l2``: squared L2 of the given rows divided by the batch size (the regulariser on "ego" rows);
-- ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (docs/method.md, section 4), and
+- ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (docs/guide/method.md, section 4), and
   ``wmf_positive_term``, its positives' part;
 - ``wmf_naive_loss``: the all-pairs weighted squared loss it equals up to a constant (for tests).
 """

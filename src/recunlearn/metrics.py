@@ -1,4 +1,4 @@
-"""Full-ranking evaluation (docs/method.md, section 3): Recall@K and NDCG@K, batched over users.
+"""Full-ranking evaluation (docs/guide/method.md, section 3): Recall@K and NDCG@K, batched over users.
 
 For every evaluated user (one with at least one held-out item) all items are scored, the user's training
 items (and, when scoring test, validation items) are excluded, and the top K are compared with the held-out

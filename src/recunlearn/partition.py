@@ -1,4 +1,4 @@
-"""Balanced data partitions (docs/method.md, section 6): random (SISA), ubp, ibp, inbp (RecEraser), bekm (GraphEraser).
+"""Balanced data partitions (docs/guide/method.md, section 6): random (SISA), ubp, ibp, inbp (RecEraser), bekm (GraphEraser).
 
 Every function returns the shard id of every training interaction (a disjoint cover of the training set) and
 a dict of facts (rounds run, whether assignments converged). ``partition`` dispatches by name and adds the

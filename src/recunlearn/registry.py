@@ -1,10 +1,10 @@
-"""The one list of base models, partition algorithms and aggregators (docs/method.md, sections 4, 6 and 7).
+"""The one list of base models, partition algorithms and aggregators (docs/guide/method.md, sections 4, 6 and 7).
 
 The Snakemake wildcard constraints, the config schema's enums and per-model hyper-parameters, the experiment
 combinations, the tables and figures all read these three registries, so a new entry needs no other edit:
 
 - a base model: its config dataclass under ``models/hparams/``, decorated with ``register_model``, and its
-  ``nn.Module`` under ``models/`` (docs/extending.md). Its fields' defaults are the defaults; the schema is
+  ``nn.Module`` under ``models/`` (docs/guide/extending.md). Its fields' defaults are the defaults; the schema is
   generated from them.
 - a partition algorithm: one function in ``partition.py`` plus a ``register_partition`` line below.
 - an aggregator: one file under ``aggregators/`` plus a ``register_aggregator`` line below.
@@ -129,15 +129,15 @@ register_aggregator("att", "recunlearn.aggregators.attention:AttAgg", paper_name
                     search_space={"lr": {"low": 5.0e-3, "high": 0.1, "log": True},
                                   "reg_weight": {"choices": [0.0, 1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]},
                                   "keep_prob": {"low": 0.5, "high": 1.0}})
-# UltraRE's combiner (beyond the paper; docs/user_unlearning.md): each user's own group's embedding against every
+# UltraRE's combiner (beyond the paper; docs/report/user_unlearning.md): each user's own group's embedding against every
 # group model's items, averaged
 register_aggregator("group", "recunlearn.aggregators.group:GroupAgg", paper_name="GroupAgg", trained=False, uses_shards=True)
-# beyond the paper (docs/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
+# beyond the paper (docs/report/aggregator_designs.md): standardised sub-model scores weighted by shard membership, K + 3
 # numbers fitted full-batch, for an unlearning request that costs about one sub-model's retraining
 register_aggregator("memb", "recunlearn.aggregators.membership:MembAgg", paper_name="MembAgg", uses_shards=True, solver=True,
                     search_space={"reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]},  # 1e-5: the config's
                                   "triples": {"choices": [5000, 20000, 80000]}})
-# beyond the paper (docs/frontier.md): MembAgg over each sub-model's user vectors re-fitted to the user's whole
+# beyond the paper (docs/report/frontier.md): MembAgg over each sub-model's user vectors re-fitted to the user's whole
 # profile by WMF's least-squares user step
 register_aggregator("refit", "recunlearn.aggregators.membership:RefitAgg", paper_name="RefitAgg", uses_shards=True, solver=True,
                     search_space={"refit_reg": {"choices": [0.5, 1.0, 2.0, 4.0, 8.0]},  # 2: the config's

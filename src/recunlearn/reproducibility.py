@@ -1,11 +1,11 @@
-"""The reproducibility contract (docs/guide.md, "Reproducibility"; docs/reproducibility.md) and the tool that measures it.
+"""The reproducibility contract (docs/guide/running.md, "Reproducibility"; docs/guide/reproducibility.md) and the tool that measures it.
 
 1. The same config, seed, thread count and machine (CPU and MKL code path) give the same bits on the CPU.
 2. Another thread count or another CPU / MKL code path gives other bits, and metrics within ``TOLERANCE``.
 
 ``compare`` reads the metrics of runs of one config made under different settings (each run a working directory of
 ``snakemake -d``, or its gathered ``results/metrics.csv``) and tabulates, per model and served model, how far each
-metric moved; ``python -m recunlearn.reproducibility RUN RUN ...`` prints it (docs/reproducibility.md has the
+metric moved; ``python -m recunlearn.reproducibility RUN RUN ...`` prints it (docs/guide/reproducibility.md has the
 measurement behind ``TOLERANCE``).
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 # how far a Recall@20 or NDCG@20 (validation or test) may move between thread counts or MKL code paths, absolute:
-# the largest move measured on real MovieLens-100K (docs/reproducibility.md), rounded up
+# the largest move measured on real MovieLens-100K (docs/guide/reproducibility.md), rounded up
 TOLERANCE = 0.03
 
 KEY = ["dataset", "model", "method", "partition", "aggregator", "n_shards", "seed", "split", "metric", "k"]

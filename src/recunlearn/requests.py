@@ -1,4 +1,4 @@
-"""Deletion requests, torch-free (docs/method.md, section 8): the interactions Table 6.4 times (``sample_requests``),
+"""Deletion requests, torch-free (docs/guide/method.md, section 8): the interactions Table 6.4 times (``sample_requests``),
 the forgetting check's members (``sample_members``), whole users (``sample_user_requests``, CURE4Rec's protocol), and
 the steps a sequential or batch run deletes them in.
 
@@ -114,7 +114,7 @@ def n_deleted_users(users: float, n_users: int, key: str = "user_unlearning.user
 
 
 def sample_user_requests(train_path, out_csv, users: float, selection: str, seed: int) -> pd.DataFrame:
-    """A user-level request set (CURE4Rec's protocol, docs/user_unlearning.md): ``users`` users (a share or a count)
+    """A user-level request set (CURE4Rec's protocol, docs/report/user_unlearning.md): ``users`` users (a share or a count)
     chosen ``random``ly, among the most active (``core``) or the least active (``edge``; ties in activity broken
     by a seeded draw); one request per user, deleting every training interaction of that user. Written in the
     requests' format (request, row, user, item) with ``scope`` = user."""

@@ -1,4 +1,4 @@
-"""Search spaces of the validation tuner, torch-free (docs/tuning.md): what a target may search, checked against
+"""Search spaces of the validation tuner, torch-free (docs/guide/tuning.md): what a target may search, checked against
 the keys' JSON schema (``check_space``), and what one tuning job runs (``tuning_plan``). The config check
 (``config.check_tuning``) and the workflow's planning read them; the search itself is ``tuning``.
 """

@@ -1,4 +1,4 @@
-"""Sharded training's building blocks (docs/method.md, sections 5-7): a shard's interactions and validation, a
+"""Sharded training's building blocks (docs/guide/method.md, sections 5-7): a shard's interactions and validation, a
 sub-model trained on one shard, the sub-models' embeddings, and an aggregator over them. The jobs that write them
 as artefacts are ``jobs.sharding``; the tuner and unlearning call these too.
 """

@@ -1,6 +1,6 @@
 """The embedded synthetic dataset: a seeded latent-factor generative model, no download.
 
-Built to look like MovieLens-100K to a recommender (docs/synthetic.md has the measurements), not to be easy.
+Built to look like MovieLens-100K to a recommender (docs/guide/synthetic.md has the measurements), not to be easy.
 Model (every parameter in config, ``registry.<name>.synthetic``):
 
 - user activity: n_u = min_interactions + X with X log-normal (log-std ``activity_sigma``) and mean

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 OBJECTIVE = ("Recall", 20)  # validation Recall@20: what Table 6.3 and the paper's ratios compare
 PRUNER_STARTUP = 4  # trials never pruned (the first is the config's own settings)
 # evaluations of a trial before it may be pruned: on ml-1m, pruning from the first evaluation stopped 11 of 16 WMF
-# Retrain trials after one epoch, which favours settings that start fast over ones that end best (docs/tuning.md)
+# Retrain trials after one epoch, which favours settings that start fast over ones that end best (docs/guide/tuning.md)
 PRUNER_WARMUP = 10
 
 
@@ -155,7 +155,7 @@ def mean_objective(model_name: str, base: dict, plan: dict, shards: list, train,
     sub-models of the partition (``shards``: every shard's interaction set), then MeanAgg's validation Recall@20
     on the whole validation split. Sub-models that are best alone need not make the best mean: on the ml-1m training
     file, BPR sub-models on random shards kept past their own best epoch make a better MeanAgg
-    (docs/ablation_ml1m.md)."""
+    (docs/report/ablation_ml1m.md)."""
     import torch
 
     from .metrics import embedding_scorer, evaluate

@@ -1,4 +1,4 @@
-"""Unlearning for real (docs/method.md, sections 8-9): sequential and batch unlearning of the sharded methods, the
+"""Unlearning for real (docs/guide/method.md, sections 8-9): sequential and batch unlearning of the sharded methods, the
 Retrain baseline and the inexact fine-tune, timed (the requests: ``requests``; the audit: ``audit``).
 
 Sequential mode (the paper's protocol): timed requests are processed one after another; for each, the shard that

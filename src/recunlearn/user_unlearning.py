@@ -1,4 +1,4 @@
-"""Deletion requests as people make them: whole users (CURE4Rec's protocol; docs/user_unlearning.md).
+"""Deletion requests as people make them: whole users (CURE4Rec's protocol; docs/report/user_unlearning.md).
 
 A user-level request set (``requests.sample_user_requests``: a share of the users, chosen at random, among the most
 active or among the least active) is unlearned by the same jobs as Table 6.4's requests: one request per user,

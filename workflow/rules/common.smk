@@ -42,7 +42,7 @@ MODELS = list(config["models"])
 TRAINING_GPUS = 0 if config["training"]["device"] == "cpu" else config["training"]["gpus"]
 # the part of `training` a job's output depends on, its `training` param: the device (and the GPUs that decide what
 # `auto` takes). Not the seeds (a job's seed is in its path, so adding a seed plans only that seed's jobs) nor the
-# threads (they change the bits only within the tolerance of docs/reproducibility.md, so changing them re-runs nothing)
+# threads (they change the bits only within the tolerance of docs/guide/reproducibility.md, so changing them re-runs nothing)
 TRAINING = {"device": config["training"]["device"], "gpus": config["training"]["gpus"]}
 
 
@@ -89,12 +89,12 @@ AGGREGATE = f"{SHARDED}/{{aggregator}}"
 UNLEARN = f"{AGGREGATE}/unlearn_{{mode}}"
 UNLEARN_RETRAIN = f"{RETRAIN}/unlearn_{{mode}}"
 AUDIT = "results/{dataset}/{model}/seed{seed}/unlearning"
-# the forgetting check (docs/forgetting.md): its members' batch unlearning, the fine-tune shortcut, one row a method
+# the forgetting check (docs/report/forgetting.md): its members' batch unlearning, the fine-tune shortcut, one row a method
 FORGET = f"{AGGREGATE}/forget_{{mode}}"
 FORGET_RETRAIN = f"{RETRAIN}/forget_{{mode}}"
 FINETUNE = f"{RETRAIN}/finetune"
 FORGETTING = "results/{dataset}/{model}/seed{seed}/forgetting/{request_set}/{served}.csv"
-# user-level deletion (docs/user_unlearning.md): a request set per selection, its unlearning, one row a method and mode
+# user-level deletion (docs/report/user_unlearning.md): a request set per selection, its unlearning, one row a method and mode
 USER_REQUESTS = "results/{dataset}/user_unlearning/{selection}.csv"
 USERS = f"{AGGREGATE}/users_{{selection}}_{{mode}}"
 USERS_RETRAIN = f"{RETRAIN}/users_{{selection}}_{{mode}}"
@@ -159,7 +159,7 @@ AGGREGATOR_FILES = {
 # ---------------------------------------------------------------------------- the validation tuner
 # tuning.enabled: Retrain's settings are tuned once per dataset and model, the sub-models' once per partition, each
 # trained aggregator once per partition, all on the first seed and the main K (n_shards); every other seed and K
-# reads those choices (recunlearn/tuning.py, docs/tuning.md).
+# reads those choices (recunlearn/tuning.py, docs/guide/tuning.md).
 TUNING = config["tuning"]["enabled"]
 
 

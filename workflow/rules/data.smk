@@ -26,7 +26,7 @@ rule download:
 
 
 # ---------------------------------------------------------------------------- synthetic data
-# Generate the embedded synthetic dataset (a latent-factor model shaped like ml-100k, docs/synthetic.md); no download.
+# Generate the embedded synthetic dataset (a latent-factor model shaped like ml-100k, docs/guide/synthetic.md); no download.
 rule generate_synthetic:
     output:
         interactions="results/{dataset}/raw/interactions.tsv",
@@ -43,7 +43,7 @@ rule generate_synthetic:
 
 # ---------------------------------------------------------------------------- preprocess
 # Implicit 1s, duplicates dropped, ids remapped, per-user seeded 80/10/10 split, stats; under split mode given the
-# test file is the test set and validation is carved from the train file (docs/protocol.md).
+# test file is the test set and validation is carved from the train file (docs/report/protocol.md).
 rule preprocess:
     input:
         raw=raw_files,

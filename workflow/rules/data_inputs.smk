@@ -26,7 +26,7 @@ def expected_checksum(dataset, filename):
 
 
 def split_params(dataset):
-    """The split of a dataset (docs/protocol.md): split.mode when set, else the registry entry's split_mode. Only the
+    """The split of a dataset (docs/report/protocol.md): split.mode when set, else the registry entry's split_mode. Only the
     keys its mode reads, so a random split's parameters are what they were before split modes existed."""
     split = config["split"]
     if split_mode(dataset_spec(dataset), split) == "given":

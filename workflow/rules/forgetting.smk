@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------- the forgetting check
-# A membership-inference attack on every served model (docs/forgetting.md), on the first seed and K = n_shards:
+# A membership-inference attack on every served model (docs/report/forgetting.md), on the first seed and K = n_shards:
 # its own members (forgetting.members of the training interactions) unlearned at once by every method and by
 # Retrain, the inexact fine-tune shortcut, and Table 6.4's served models; the original model and Retrain are the
 # positive and negative controls.

@@ -26,7 +26,7 @@ rule gather_metrics:
 
 
 # ---------------------------------------------------------------------------- Table 6.2
-# Dataset statistics, ours beside the paper's, with each dataset's split protocol (docs/protocol.md).
+# Dataset statistics, ours beside the paper's, with each dataset's split protocol (docs/report/protocol.md).
 rule table_6_2:
     input:
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),

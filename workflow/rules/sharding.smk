@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------- pretraining
-# WMF on the whole training set, one per seed: embeddings used only to partition (docs/method.md, section 5).
+# WMF on the whole training set, one per seed: embeddings used only to partition (docs/guide/method.md, section 5).
 rule pretrain:
     input:
         train=rules.preprocess.output.train,

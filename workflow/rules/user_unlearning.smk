@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------- user-level deletion
-# Requests that delete a whole user (CURE4Rec's protocol, docs/user_unlearning.md), on the first seed and
+# Requests that delete a whole user (CURE4Rec's protocol, docs/report/user_unlearning.md), on the first seed and
 # K = n_shards: a request set per selection (random, core, edge), unlearned by the same jobs as Table 6.4's
 # requests, then one row per method and mode: time per request, the remaining users' quality, the fairness gap.
 rule user_requests:

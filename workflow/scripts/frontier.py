@@ -1,4 +1,4 @@
-"""Rule frontier: every timed method's test Recall@20 against its seconds per sequential request (docs/frontier.md)."""
+"""Rule frontier: every timed method's test Recall@20 against its seconds per sequential request (docs/report/frontier.md)."""
 
 from recunlearn.runlog import job_log
 from recunlearn.report.frontier import frontier

@@ -1,4 +1,4 @@
-"""Aggregation of K sub-models (docs/method.md, section 7): what every aggregator shares, and ``build``. One file per
+"""Aggregation of K sub-models (docs/guide/method.md, section 7): what every aggregator shares, and ``build``. One file per
 aggregator or family beside this one (``mean``, ``static``, ``attention``, ``group``, ``membership``), each
 registered in ``registry.py``: MeanAgg (SISA), StaticAgg (GraphEraser), AttAgg (RecEraser).
 

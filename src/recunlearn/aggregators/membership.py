@@ -1,4 +1,4 @@
-"""MembAgg and RefitAgg (beyond the paper; docs/aggregator_designs.md, docs/frontier.md): sub-model scores
+"""MembAgg and RefitAgg (beyond the paper; docs/report/aggregator_designs.md, docs/report/frontier.md): sub-model scores
 weighted by shard membership, K + 3 numbers fitted full-batch; RefitAgg over user vectors re-fitted to the whole
 profile."""
 
@@ -17,7 +17,7 @@ from ..optim import lbfgs
 from .base import AggregatorConfig, _Aggregator, softmax
 
 class MembAgg(_Aggregator):
-    """Membership aggregation (beyond the paper; docs/aggregator_designs.md): each sub-model's score standardised
+    """Membership aggregation (beyond the paper; docs/report/aggregator_designs.md): each sub-model's score standardised
     per (user, sub-model) over the items, z_uv^i = (p_u^i . q_v^i - mu_u^i) / sigma_u^i, weighted by where the user's
     and the item's training interactions lie:
 
@@ -195,7 +195,7 @@ def refit_users(sub_q: torch.Tensor, train: Interactions, shard, c0: float, reg:
 
 
 class RefitAgg(MembAgg):
-    """Membership aggregation over re-fitted user vectors (beyond the paper; docs/aggregator_designs.md): each
+    """Membership aggregation over re-fitted user vectors (beyond the paper; docs/report/aggregator_designs.md): each
     sub-model's user vectors are first re-solved over the user's whole training profile (``refit_users``, with
     WMF's c0 and ``cfg.refit_reg``), then combined as MembAgg combines them, on the raw scores over one common
     scale (their root mean square): the re-fitted vectors all answer the same least-squares problem, so their

@@ -1,4 +1,4 @@
-"""The sharded-training jobs (docs/method.md, sections 5-7): pretraining, the partition, one sub-model per shard
+"""The sharded-training jobs (docs/guide/method.md, sections 5-7): pretraining, the partition, one sub-model per shard
 (or a partition's K in one job), and the aggregator, each written atomically with a sidecar naming the sha256 of the
 interaction set it was trained on and of the artefacts it was built from (the audit's lineage).
 """
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def run_pretrain(spec: RunSpec, ctx: JobContext, settings: Settings, data: dict, out: dict) -> dict:
-    """WMF on the whole training set; its embeddings are used only to partition (docs/method.md, section 5)."""
+    """WMF on the whole training set; its embeddings are used only to partition (docs/guide/method.md, section 5)."""
     job = Job(spec, ctx, data)
     cfg = model_config("WMF", settings.hyper)
     train = job.split("train")

@@ -1,4 +1,4 @@
-"""The tuning jobs (docs/tuning.md): Retrain's and a partition's sub-models' settings chosen on validation
+"""The tuning jobs (docs/guide/tuning.md): Retrain's and a partition's sub-models' settings chosen on validation
 (``tuning``'s search and objectives), written as a tuning artefact and its trials; an aggregator is tuned in its
 own job (``jobs.sharding``), which records here whose choice it reads when it does not tune.
 """

@@ -1,7 +1,7 @@
-"""Base models (docs/method.md, section 4), registered once in ``recunlearn.registry``; torch-free.
+"""Base models (docs/guide/method.md, section 4), registered once in ``recunlearn.registry``; torch-free.
 
 ``model_config(name, params)`` gives a model's frozen config; ``model_class(name)`` imports its ``nn.Module``.
-A model is two files (docs/extending.md): ``hparams/<name>.py``, its torch-free config dataclass decorated with
+A model is two files (docs/guide/extending.md): ``hparams/<name>.py``, its torch-free config dataclass decorated with
 ``register_model``, and ``<name>.py``, its ``nn.Module``. Importing this package imports every module of
 ``hparams/``, which registers the models without importing torch.
 """

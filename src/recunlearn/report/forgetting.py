@@ -1,4 +1,4 @@
-"""The forgetting table (beyond the paper; docs/forgetting.md): one row per served model and request set, both
+"""The forgetting table (beyond the paper; docs/report/forgetting.md): one row per served model and request set, both
 attacks' AUC with its interval, and a verdict read from the intervals."""
 
 from __future__ import annotations
@@ -64,6 +64,6 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
         "lies above 0.5 (three looks: a 5% false alarm each).",
         "unlearning (s): every step of the run, on the device of its times.csv; '-': not an unlearning run.",
     ]
-    write_table(shown, stem, "Forgetting measured by a membership-inference attack (docs/forgetting.md)", notes,
+    write_table(shown, stem, "Forgetting measured by a membership-inference attack (docs/report/forgetting.md)", notes,
                 csv=rows.to_csv(index=False, float_format="%.6f"))
     return rows

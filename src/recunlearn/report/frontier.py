@@ -1,4 +1,4 @@
-"""The unlearning frontier (beyond the paper; docs/frontier.md): per dataset and base model, every unlearning method
+"""The unlearning frontier (beyond the paper; docs/report/frontier.md): per dataset and base model, every unlearning method
 the run times (Retrain and ``unlearning.methods``, RecEraser-fast included) as its test Recall@20 (Table 6.3's: the
 mean over the seeds, K = n_shards) against the seconds one sequential request costs (Table 6.4's timing jobs: the
 mean training-loop time per request, first seed). A method is *on the frontier* when no other method is at least as

@@ -187,7 +187,7 @@ def table_6_3(metrics_csv, paper_csv, stem, n_shards: int, seeds: dict | None = 
         notes.append("the paper's ml-1m LightGCN GraphEraser NDCG@10 = 0.3832 is above its Retrain (0.3509): "
                      "almost surely a typo in the paper")
     tuned = tuning_notes(tuning_files)
-    notes += tuned or ["settings: the config's own (tuning off), chosen on ml-100k validation (docs/ablation.md)"]
+    notes += tuned or ["settings: the config's own (tuning off), chosen on ml-100k validation (docs/report/ablation.md)"]
     write_table(wide, stem, "Table 6.3: recommendation quality of Retrain and the unlearning methods", notes,
                 csv=long.to_csv(index=False, float_format="%.6f"))
     return long

@@ -14,12 +14,12 @@ from ..results import read_rows
 
 
 # The paper's numbers were measured on its authors' own train/test files (a given split: 78/22 on ml-1m), while
-# its text describes a random 80/10/10 split per user; NDCG@K depends on the share held out (docs/protocol.md).
+# its text describes a random 80/10/10 split per user; NDCG@K depends on the share held out (docs/report/protocol.md).
 PROTOCOL_NOTE = ("protocol: how the dataset was split. The paper's numbers were measured on the authors' own "
                  "train/test files (ml-1m: 78/22 train/test, config/paper_splits.yaml reproduces it with "
                  "ml-1m-receraser), while its text describes a random 80/10/10 split per user (config/config.yaml). "
                  "A row under the random protocol holds out fewer items per user than the paper did, which lowers "
-                 "NDCG@K much more than Recall@K: compare its NDCG with the paper's with care (docs/protocol.md)")
+                 "NDCG@K much more than Recall@K: compare its NDCG with the paper's with care (docs/report/protocol.md)")
 
 
 def protocol(stats: dict) -> str:

@@ -1,4 +1,4 @@
-"""The user-deletion table (beyond the paper; docs/user_unlearning.md): per selection, method and mode, the time
+"""The user-deletion table (beyond the paper; docs/report/user_unlearning.md): per selection, method and mode, the time
 per request, the remaining users' quality and the fairness gap."""
 
 from __future__ import annotations
@@ -55,6 +55,6 @@ def user_unlearning_table(row_files, stem) -> pd.DataFrame:
         "every row's lineage was checked as the audit checks it: no served artefact was trained on an interaction of "
         "a deleted user.",
     ]
-    write_table(shown, stem, "User-level deletion: utility, time and fairness (docs/user_unlearning.md)", notes,
+    write_table(shown, stem, "User-level deletion: utility, time and fairness (docs/report/user_unlearning.md)", notes,
                 csv=rows.to_csv(index=False, float_format="%.6f"))
     return rows

@@ -1,4 +1,4 @@
-"""The hyper-parameters every base model shares (docs/method.md, section 4), torch-free.
+"""The hyper-parameters every base model shares (docs/guide/method.md, section 4), torch-free.
 
 A model's config is a frozen dataclass; each field's default is *the* default (the config schema's
 ``hyperparameters.<model>`` section is generated from the fields: ``config.model_schema``), and its metadata holds
@@ -30,7 +30,7 @@ def like(cls, name: str, default, description: str | None = None):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Hyper-parameters every base model shares (docs/method.md, section 4)."""
+    """Hyper-parameters every base model shares (docs/guide/method.md, section 4)."""
 
     loss = "bpr"  # not a field: the model's loss, which its aggregators reuse
     # not a field: what the validation tuner (recunlearn.tuning) searches, per hyper-parameter: a range
@@ -56,7 +56,7 @@ class ModelConfig:
     keep: str = hp("best", "which parameters a run keeps: the best on validation, stopping after `patience` "
                    "evaluations without improvement, or the last of `max_epochs` epochs without early stopping "
                    "(the authors' code keeps the last; an ensemble of sub-models can gain from sub-models trained past "
-                   "their own best epoch: docs/ablation_ml1m.md)", enum=["best", "last"])
+                   "their own best epoch: docs/report/ablation_ml1m.md)", enum=["best", "last"])
     # how BPR-loss models draw (user, positive, negative) triples: interaction | user (sampling.user_pair_batches)
     sampling: str = hp("interaction", "how BPR and LightGCN draw their (user, positive, negative) triples: every "
                        "training interaction once per epoch, or users uniformly then one of their positives (the "

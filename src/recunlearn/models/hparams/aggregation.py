@@ -1,4 +1,4 @@
-"""The hyper-parameters of the aggregators (the config's ``aggregation`` section; docs/method.md, section 7),
+"""The hyper-parameters of the aggregators (the config's ``aggregation`` section; docs/guide/method.md, section 7),
 torch-free. The section's schema is generated from the fields this class declares (``AGGREGATION_KEYS``); the ones
 it inherits from ``ModelConfig`` and does not declare keep their defaults and are not settable."""
 
@@ -24,7 +24,7 @@ class AggregatorConfig(ModelConfig):
                          "the untrained aggregator is evaluated too)")
     attention_size: int = hp(32, "attention size k of AttAgg", minimum=1)
     # how AttAgg starts and is regularised; the defaults are the authors' RecEraser code, chosen on validation over
-    # an identity start (docs/ablation.md)
+    # an identity start (docs/report/ablation.md)
     init: str = hp("normal", "AttAgg's W_i and b_i at the start: Xavier-normal (the authors' code) or the identity "
                    "plus noise", enum=["normal", "identity"])
     attention_init: str = hp("uniform", "AttAgg's h1, h2 at the start: 0.01 everywhere (attention 1/K, the authors' "
@@ -37,11 +37,11 @@ class AggregatorConfig(ModelConfig):
     triples: int = hp(20000, "MembAgg (beyond the paper): seeded BPR triples of its full-batch fit", minimum=1)
     lbfgs_iterations: int = hp(100, "MembAgg: most L-BFGS iterations of its fit", minimum=1)
     # RefitAgg (beyond the paper): the ridge of its users' re-fit, relative to the items' scale (chosen on ml-100k
-    # validation, docs/frontier.md)
+    # validation, docs/report/frontier.md)
     refit_reg: float = hp(2.0, "RefitAgg (beyond the paper): ridge of its re-fit of each sub-model's user vectors, "
                           "in units of the mean squared item coordinate", exclusiveMinimum=0)
 
 
 # the config's aggregation keys: what AggregatorConfig declares itself
 AGGREGATION_KEYS = tuple(AggregatorConfig.__annotations__)
-AGGREGATION_DESCRIPTION = "training of the aggregators (docs/method.md, section 7); the loss is the base model's own"
+AGGREGATION_DESCRIPTION = "training of the aggregators (docs/guide/method.md, section 7); the loss is the base model's own"
