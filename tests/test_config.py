@@ -148,3 +148,30 @@ def test_a_jobs_params_hold_only_the_keys_in_effect():
     cfg["tuning"].update(enabled=True, targets=["retrain"])
     assert {"lr", "als_reg"} <= set(hyperparameters(cfg, dataset, "WMF"))
     assert "lr" not in submodel_hyperparameters(cfg, dataset, "WMF")
+
+
+# each overlay in config/ and the config it is written over (its first lines say so); the others are whole configs
+OVERLAYS = {"demo_beyond.yaml": "demo.yaml", "frontier_ml100k.yaml": "ml100k.yaml", "forgetting_ml100k.yaml": "ml100k.yaml",
+            "user_unlearning_ml100k.yaml": "ml100k.yaml", "reproducibility_ml100k.yaml": "ml100k.yaml",
+            "wmf_als_ml100k.yaml": "ml100k.yaml", "wmf_als.yaml": "ml1m_train.yaml",
+            "wmf_retrain_only.yaml": "ml1m_train.yaml", "paper_splits_untuned.yaml": "paper_splits.yaml"}
+
+
+def _merged(*configs: dict) -> dict:
+    """Snakemake's merge of --configfile files over config/config.yaml: key by key, nested mappings merged."""
+    def merge(a, b):
+        for key, value in b.items():
+            a[key] = merge(dict(a.get(key) or {}), value) if isinstance(value, dict) else value
+        return a
+
+    out = {}
+    for cfg in configs:
+        merge(out, copy.deepcopy(cfg))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
+def test_every_shipped_config_and_overlay_is_valid(name):
+    """A misspelt key in an overlay would otherwise pass unnoticed until a user ran it."""
+    files = ["config.yaml", *([OVERLAYS[name]] if name in OVERLAYS else []), name]
+    validate_config(_merged(*(load_yaml(ROOT / "config" / f) for f in files)), SCHEMA)
