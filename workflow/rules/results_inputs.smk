@@ -58,9 +58,11 @@ def timing_files(datasets=None, models=None):
 
 def metric_files():
     """{metrics.csv: seed} of every evaluation the config asks for (gathered into results/metrics.csv): MostPop
-    (no seed), the quality runs of every seed, the unlearning experiments of the first."""
+    (no seed), the quality runs of every seed (RecEraser-fast's too: the frontier's quality is Table 6.3's, the mean
+    over the seeds), the unlearning experiments of the first."""
     files = {at(MOSTPOP, "metrics.csv", dataset=d): None for d in DATASETS}
     files.update(quality_runs())
+    files.update(table_6_3_runs())
     for f in unlearning_metric_files():
         files.setdefault(f, UNLEARN_SEED)
     return files
