@@ -28,9 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from quality_ml100k import load_config  # noqa: E402
-
-from recunlearn.config import hyperparameters, submodel_hyperparameters  # noqa: E402
+from recunlearn.config import hyperparameters, load_yaml, merge_configs, submodel_hyperparameters  # noqa: E402
+from recunlearn.config import validate_config  # noqa: E402
 from recunlearn.data import load_interactions  # noqa: E402
 from recunlearn.experiments import partition_options  # noqa: E402
 from recunlearn.forgetting import check, model_scorer, sharded_scorer  # noqa: E402
@@ -51,13 +50,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    config = load_config(args.config[0])
-    for extra in args.config[1:]:  # further overlays, merged in order
-        import yaml
-
-        for key, value in yaml.safe_load(extra.read_text()).items():
-            config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) \
-                else value
+    config = validate_config(merge_configs(*(load_yaml(p) for p in [ROOT / "config" / "config.yaml", *args.config])),
+                             ROOT / "workflow" / "schemas" / "config.schema.yaml")
     seed, k, s, f = config["training"]["seeds"][0], config["sharding"]["n_shards"], config["sharding"], \
         config["forgetting"]
     res = args.results / args.dataset

@@ -1,14 +1,13 @@
 """RefitAgg's ridge chosen on validation (docs/report/frontier.md): MembAgg against RefitAgg at each ``refit_reg`` of its
-declared search space, over the InBP sub-models that ``benchmarks/unlearning_time.py`` served.
+declared search space, over the InBP sub-models of a workflow run.
 
-Reads ``<out>/<dataset>/data`` and ``<out>/<dataset>/seed<S>/<MODEL>/inbp_K<K>/shard_<i>.embeddings.pt`` of an
-``unlearning_time.py --methods inbp+memb ...`` run (the sub-models served after its requests, with the training
-data minus them) and prints validation Recall@20 of each, the seconds of each fit,
-and test Recall@20 of MembAgg and of RefitAgg at the config's own ridge only (the report; nothing is chosen on it).
+Reads ``results/<dataset>/data``, the InBP assignment (``results/<dataset>/seed<S>/partitions/inbp_K<K>``) and the
+sub-models (``results/<dataset>/<MODEL>/seed<S>/inbp_K<K>/shard_<i>/embeddings.pt``) of a finished run, and prints
+validation Recall@20 of each, the seconds of each fit, and test Recall@20 of MembAgg and of RefitAgg at the config's
+own ridge only (the report; nothing is chosen on it).
 
-    python benchmarks/unlearning_time.py --datasets ml-100k --models WMF --seeds 2022 --n-timed 1 \\
-        --methods inbp+memb --out ut
-    python experiments/refit_aggregation.py ut ml-100k WMF --seed 2022
+    snakemake --cores 2 results/tables/table_6_3.md --configfile config/ml100k.yaml config/frontier_ml100k.yaml
+    python experiments/refit_aggregation.py results ml-100k-offline WMF --seed 2022
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", help="an unlearning_time.py --out folder")
+    ap.add_argument("results", help="the results/ folder of a workflow run")
     ap.add_argument("dataset")
     ap.add_argument("model")
     ap.add_argument("--k", type=int, default=10)
@@ -33,7 +32,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
-    import pandas as pd
     import torch
 
     from recunlearn.aggregators import AggregatorConfig
@@ -45,14 +43,12 @@ def main() -> None:
     from recunlearn.requests import without
 
     torch.set_num_threads(args.threads)
-    root = Path(args.out) / args.dataset
+    root = Path(args.results) / args.dataset
     train, valid, test = (load_interactions(root / "data" / f"{name}.npz") for name in ("train", "valid", "test"))
-    work = root / f"seed{args.seed}"
-    with np.load(work / f"inbp_K{args.k}" / "assignment.npz") as z:
+    with np.load(root / f"seed{args.seed}" / "partitions" / f"inbp_K{args.k}" / "assignment.npz") as z:
         shard = z["shard"].astype(np.int64)
-    deleted = pd.read_csv(work / "requests.csv")["row"].to_numpy()  # the served sub-models are those after them
-    train, shard = without(train, deleted), np.delete(shard, deleted)
-    subs = [load_state(work / args.model / f"inbp_K{args.k}" / f"shard_{i}.embeddings.pt") for i in range(args.k)]
+    run = root / args.model / f"seed{args.seed}" / f"inbp_K{args.k}"
+    subs = [load_state(run / f"shard_{i}" / "embeddings.pt") for i in range(args.k)]
     P = torch.stack([s["user"] for s in subs]).float()
     Q = torch.stack([s["item"] for s in subs]).float()
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from recunlearn.config import ConfigError, load_schema, load_yaml, validate_config
+from recunlearn.config import ConfigError, load_schema, load_yaml, merge_configs, validate_config
 from recunlearn.datasets import BUILTIN
 
 from conftest import ROOT
@@ -157,21 +157,14 @@ OVERLAYS = {"demo_beyond.yaml": "demo.yaml", "frontier_ml100k.yaml": "ml100k.yam
             "wmf_retrain_only.yaml": "ml1m_train.yaml", "paper_splits_untuned.yaml": "paper_splits.yaml"}
 
 
-def _merged(*configs: dict) -> dict:
-    """Snakemake's merge of --configfile files over config/config.yaml: key by key, nested mappings merged."""
-    def merge(a, b):
-        for key, value in b.items():
-            a[key] = merge(dict(a.get(key) or {}), value) if isinstance(value, dict) else value
-        return a
-
-    out = {}
-    for cfg in configs:
-        merge(out, copy.deepcopy(cfg))
-    return out
-
-
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
 def test_every_shipped_config_and_overlay_is_valid(name):
     """A misspelt key in an overlay would otherwise pass unnoticed until a user ran it."""
     files = ["config.yaml", *([OVERLAYS[name]] if name in OVERLAYS else []), name]
-    validate_config(_merged(*(load_yaml(ROOT / "config" / f) for f in files)), SCHEMA)
+    validate_config(merge_configs(*(load_yaml(ROOT / "config" / f) for f in files)), SCHEMA)
+
+
+def test_configs_merge_key_by_key():
+    base = {"a": {"x": 1, "y": [1]}, "b": 2}
+    assert merge_configs(base, {"a": {"y": [2]}}, {"c": {"z": 3}}) == {"a": {"x": 1, "y": [2]}, "b": 2, "c": {"z": 3}}
+    assert base == {"a": {"x": 1, "y": [1]}, "b": 2}

@@ -187,6 +187,20 @@ def _validate(instance, schema: dict, root: dict) -> None:
         raise ConfigError(_format_error(best_match(errors), root if schema is root else schema))
 
 
+def merge_configs(*configs: dict) -> dict:
+    """The configs merged in order as Snakemake merges ``--configfile`` files over the Snakefile's: key by key, a
+    mapping merged into the mapping it replaces (validate the result with ``validate_config``)."""
+    def merge(into: dict, over: dict) -> dict:
+        for key, value in over.items():
+            into[key] = merge(dict(into.get(key) or {}), value) if isinstance(value, dict) else copy.deepcopy(value)
+        return into
+
+    out: dict = {}
+    for cfg in configs:
+        merge(out, cfg)
+    return out
+
+
 def hyperparameters(config: dict, dataset: str, model: str) -> dict:
     """The hyper-parameters of ``model`` on ``dataset``: ``hyperparameters.<model>`` with the dataset's overrides,
     without the keys the others leave unused (``ModelConfig.in_effect``) unless the validation tuner searches them
