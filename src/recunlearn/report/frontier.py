@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
 from .render import (MAIN_METHODS, _test_rows, model_order, read_metrics, shown_method, shown_methods,  # noqa: E402
@@ -101,6 +102,10 @@ def _figure(rows: pd.DataFrame, stem) -> None:
         front = g[g["on_frontier"]].sort_values("seconds_per_request")
         ax.plot(front["seconds_per_request"], front["recall20"], color="tab:red", lw=1, zorder=2)
         ax.set_xscale("log")
+        # ticks at 1, 2 and 5 of each decade, as plain numbers (the default labels every minor tick of a short range)
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{dataset} {model}", fontsize=9)
         ax.set_xlabel("seconds per sequential request (log)")
         ax.set_ylabel("test Recall@20")
