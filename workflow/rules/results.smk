@@ -116,6 +116,7 @@ rule scorecard:
     input:
         metrics=rules.gather_metrics.output[0],
         paper="workflow/paper/table_6_3.csv",
+        paper_6_4="workflow/paper/table_6_4.csv",
         times=timing_files(),
     output:
         report(

@@ -26,6 +26,7 @@ from ..data import read_json, write_atomic
 from ..stats import ALPHA, FAILS, HOLDS, NA
 from .paper import CLAIMS, claim_card, labelled_test_rows
 from .render import model_order, protocol, shown_methods
+from .timing import speedup_bar, speedup_verdict
 
 CLOSE_MARGIN = 0.05  # claim 1: how far below the paper's own share of Retrain ours may fall
 HOLDS_IN_PART = "holds in part"
@@ -97,21 +98,15 @@ def scorecard_claims(labelled: pd.DataFrame, alpha: float) -> dict[str, list[dic
 
 def speedup_claim(table_6_4: pd.DataFrame, paper_6_4: pd.DataFrame, paper_names: dict | None = None) -> list[dict]:
     """Claim 5 per dataset and model, from Table 6.4's long CSV (``speedup``) and the paper's Table 6.4
-    (``paper_names``: dataset -> the paper's dataset it stands for)."""
-    paper_names = paper_names or {}
-    theirs_all = (paper_6_4["retrain_min"] / paper_6_4["receraser_total_min"]).set_axis(
-        pd.MultiIndex.from_frame(paper_6_4[["dataset", "model"]]))
+    (``paper_names``: dataset -> the paper's dataset it stands for), by the scorecard's rule
+    (``report.timing.speedup_bar``, ``speedup_verdict``)."""
     rows = []
     for r in table_6_4.itertuples(index=False):
-        key = (paper_names.get(r.dataset, r.dataset), r.model)
-        if key in theirs_all.index:
-            bar, against = float(theirs_all[key]), f"the paper's {float(theirs_all[key]):.1f}x"
-        else:
-            bar, against = float(theirs_all.min()), f"the paper's smallest, {float(theirs_all.min()):.1f}x"
+        bar, against = speedup_bar(paper_6_4, r.dataset, r.model, paper_names)
         if pd.isna(r.speedup):
             v, ev = NOT_TESTABLE, f"Retrain and RecEraser were timed on different devices ({r.device})"
         else:
-            v = HOLDS if r.speedup >= bar else (HOLDS_IN_PART if r.speedup > 1 else FAILS)
+            v = speedup_verdict(r.speedup, bar)
             ev = (f"Retrain {r.retrain_min * 60:.3g} s, RecEraser {r.receraser_total_min * 60:.3g} s per request: "
                   f"{r.speedup:.1f}x (bar: {against}; {r.device})")
         rows.append({"dataset": r.dataset, "model": r.model, "verdict": v, "evidence": ev, "speedup": r.speedup})
