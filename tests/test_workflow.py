@@ -232,7 +232,7 @@ def test_training_jobs_carry_a_gpu_resource_only_when_not_on_cpu(paper_plan, dem
     paper = planned_gpus(paper_plan)  # paper config: device auto
     assert paper == {"retrain": True, "train_shard": True, "preprocess": False, "partition": False}
     demo = planned_gpus(demo_plan)  # a partition's shards per job
-    assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ubp", "ibp", "inbp", "bekm")},
+    assert demo == {"retrain": False, **{f"train_{p}_K3": False for p in ("random", "ibp", "inbp", "bekm")},
                     "train_inbp_K2": False, "preprocess": False,
                     "partition": False}
 
