@@ -187,6 +187,33 @@ def test_memb_agg_solve_lowers_its_loss_and_is_deterministic_at_two_threads():
     assert any(not torch.equal(x, y) for x, y in zip(one.state_dict().values(), start.state_dict().values()))
 
 
+def test_memb_agg_fit_stays_finite_or_says_so(monkeypatch):
+    """MembAgg's weights exp(beta log b) and scale exp(s) are bounded (exp(30)), so a line search that overshoots
+    (RefitAgg over ALS sub-models went to beta = -7, exp(50), and ended NaN) keeps finite trials; a fit that still
+    ends non-finite raises instead of serving NaN weights."""
+    from recunlearn.aggregators import membership
+
+    assert torch.isfinite(membership._exp(torch.tensor([1e4]))).all()
+    assert membership._exp(torch.tensor([2.0])).item() == pytest.approx(torch.exp(torch.tensor(2.0)).item())
+    train, _ = planted()
+    from recunlearn.partition import random_partition
+
+    shard, _ = random_partition(train, 3, 0)
+    g = torch.Generator().manual_seed(1)
+    p, q = torch.randn(3, train.n_users, 8, generator=g), torch.randn(3, train.n_items, 8, generator=g)
+    agg = build("memb", p, q, AggregatorConfig(triples=200), train, "bpr", shard=shard)
+
+    def diverging(params, closure, **_):
+        closure()
+        with torch.no_grad():
+            params[0].fill_(float("nan"))
+        return 1
+
+    monkeypatch.setattr(membership, "lbfgs", diverging)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        agg.solve(0)
+
+
 def test_static_agg_weights_are_a_distribution_and_weight_the_scores():
     p, q = subs()
     agg = build("static", p, q, AggregatorConfig(), data(), "bpr")

@@ -67,10 +67,10 @@ class MembAgg(_Aggregator):
         return softmax(self.alpha * self.log_a.index_select(0, idx) + self.bias, dim=-1)  # [B, K]
 
     def item_weights(self, idx):
-        return torch.exp(self.beta * self.log_b.index_select(0, idx))  # [B, K]
+        return _exp(self.beta * self.log_b.index_select(0, idx))  # [B, K]
 
     def users(self, idx):
-        w = self.user_weights(idx).T * torch.exp(self.log_scale) / self.sigma[:, idx]  # [K, B]
+        w = self.user_weights(idx).T * _exp(self.log_scale) / self.sigma[:, idx]  # [K, B]
         p = self.sub_p.index_select(1, idx) * w[:, :, None]  # [K, B, d]
         return torch.cat([p.permute(1, 0, 2).reshape(len(idx), -1), (-w * self.mu[:, idx]).T], dim=1)
 
@@ -103,16 +103,29 @@ class MembAgg(_Aggregator):
         def closure():
             for p in params:
                 p.grad = None
-            w = softmax(self.alpha * log_a + self.bias, dim=-1) * torch.exp(self.log_scale)
-            yp = (w * torch.exp(self.beta * lbp) * zp).sum(-1)
-            yn = (w * torch.exp(self.beta * lbn) * zn).sum(-1)
+            w = softmax(self.alpha * log_a + self.bias, dim=-1) * _exp(self.log_scale)
+            yp = (w * _exp(self.beta * lbp) * zp).sum(-1)
+            yn = (w * _exp(self.beta * lbn) * zn).sum(-1)
             reg = sum((p - p0).pow(2).sum() for p, p0 in zip(self.parameters(), start))
             loss = bpr_loss(yp, yn) + self.cfg.reg_weight * reg
             loss.backward()
             return loss
 
         # torch.optim.LBFGS's arithmetic without its constructor's torch._dynamo import (recunlearn.optim)
-        return lbfgs(params, closure, lr=1, max_iter=self.cfg.lbfgs_iterations)
+        iterations = lbfgs(params, closure, lr=1, max_iter=self.cfg.lbfgs_iterations)
+        if not all(torch.isfinite(p).all() for p in params):
+            raise FloatingPointError(f"{type(self).__name__}: the L-BFGS fit of its {sum(p.numel() for p in params)} "
+                                     f"numbers ended non-finite (expected finite weights; seed {seed})")
+        return iterations
+
+
+# the largest exponent of the membership weights and the scale: exp(30) ~ 1e13 keeps a line search's trial step finite
+# in float32 (an overshoot to beta = -7 and exp(50) ~ 1e21 made its interpolation NaN), and a fit never needs more
+EXP_MAX = 30.0
+
+
+def _exp(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp(x.clamp(max=EXP_MAX))
 
 
 def _solve_rows(q: torch.Tensor, users: torch.Tensor, items: torch.Tensor, rows: torch.Tensor, c0: float,
