@@ -205,9 +205,13 @@ def hyperparameters(config: dict, dataset: str, model: str) -> dict:
     """The hyper-parameters of ``model`` on ``dataset``: ``hyperparameters.<model>`` with the dataset's overrides,
     without the keys the others leave unused (``ModelConfig.in_effect``) unless the validation tuner searches them
     (a trial may choose what makes them count)."""
+    return _in_effect(config, "retrain", model, _with_dataset(config, dataset, model))
+
+
+def _with_dataset(config: dict, dataset: str, model: str) -> dict:
     merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
     merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
-    return _in_effect(config, "retrain", model, merged)
+    return merged
 
 
 def _in_effect(config: dict, target: str, model: str, values: dict) -> dict:
@@ -222,8 +226,7 @@ def submodel_hyperparameters(config: dict, dataset: str, model: str) -> dict:
     """The hyper-parameters of the K sub-models of ``model``: ``hyperparameters(...)`` with
     ``sharding.submodel_hyperparameters.<model>`` over them. A shard holds about 1/K of the data, so what trains a
     sub-model best (batch size, optimizer) is chosen on validation separately from Retrain (docs/report/ablation.md)."""
-    merged = copy.deepcopy(config.get("hyperparameters", {}).get(model, {}))
-    merged.update(config.get("dataset_hyperparameters", {}).get(dataset, {}).get(model, {}))
+    merged = _with_dataset(config, dataset, model)
     merged.update(config.get("sharding", {}).get("submodel_hyperparameters", {}).get(model, {}))
     return _in_effect(config, "submodel", model, merged)
 

@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 from .figures import save_figure  # noqa: E402
 from ..data import write_atomic  # noqa: E402
+from ..stats import FAILS, HOLDS  # noqa: E402
 from .render import model_order, read_metrics, shown_method, write_table  # noqa: E402
 
 IDENTITY = ["dataset", "model", "method", "partition", "n_shards", "aggregator", "mode", "seed"]
@@ -177,9 +178,12 @@ def speedup_bar(paper_6_4: pd.DataFrame, dataset: str, model: str, paper_names: 
     return float(ratios.min()), f"the paper's smallest, {float(ratios.min()):.1f}x"
 
 
+HOLDS_IN_PART = "holds in part"
+
+
 def speedup_verdict(speedup: float, bar: float) -> str:
     """Claim 5: holds at the bar or above; cheaper than Retrain but below the bar: holds in part; else fails."""
-    return "holds" if speedup >= bar else ("holds in part" if speedup > 1 else "fails")
+    return HOLDS if speedup >= bar else (HOLDS_IN_PART if speedup > 1 else FAILS)
 
 
 def speedup_claims(times_paths, n_shards: int, paper_6_4_csv, paper_names: dict | None = None) -> list[str]:
