@@ -20,7 +20,7 @@ from recunlearn.run import JobContext, RunSpec, Settings
 from recunlearn.report.forgetting import forgetting_table, forgetting_verdict
 from recunlearn.requests import n_members, sample_members, without
 from recunlearn.audit import model_verdict
-from recunlearn.unlearn import unlearn_finetune, unlearn_retrain, unlearn_sharded
+from recunlearn.unlearn import unlearn_approximate, unlearn_retrain, unlearn_sharded
 
 from conftest import TINY_CONFIG, inbp_shards, write_synthetic_splits
 
@@ -70,7 +70,7 @@ def test_fine_tune_starts_from_the_original_and_is_not_exact_by_lineage(world):
     tmp, data, _, _, orig = world
     inputs = {**data, "requests": tmp / "members.csv"}
     ft = {key: str(tmp / f"ft.{key}") for key in ("model", "sidecar", "times", "metrics")}
-    unlearn_finetune(RunSpec("toy", "BPR", mode="batch"), CTX, inputs, orig, 1, ft)
+    unlearn_approximate(RunSpec("toy", "BPR", mode="batch"), CTX, inputs, orig, "finetune", {"epochs": 1}, ft, n_timed=1)
     rt = {key: str(tmp / f"rt.{key}") for key in ("model", "sidecar", "times", "metrics")}
     unlearn_retrain(RunSpec("toy", "BPR", mode="batch"), CTX, Settings(FAST), inputs, rt, n_timed=1)
     train = load_interactions(data["train"])
@@ -143,16 +143,33 @@ def test_the_verdict_reads_the_intervals():
 
 def test_the_workflow_builds_the_forgetting_table_and_figure(tiny_reference):
     """The tiny DAG (.test/config/config.yaml) runs the check: its members deleted by Retrain, RecEraser,
-    RecEraser-fast and the fine-tune shortcut, the original model as the positive control; the figure is drawn."""
+    RecEraser-fast and the approximate methods (the fine-tune shortcut, SCIF, IFRU), the original model as the
+    positive control, MIO beside the attacks; the figure is drawn."""
     results = tiny_reference.parent
     table = pd.read_csv(results / "tables" / "forgetting.csv")
-    assert list(table["method"]) == ["original", "Retrain", "RecEraser", "RecEraser-fast", "fine-tune"]
+    assert list(table["method"]) == ["original", "Retrain", "RecEraser", "RecEraser-fast", "fine-tune", "SCIF", "IFRU"]
     assert table.set_index("method")["exact"].to_dict() == {"original": False, "Retrain": True, "RecEraser": True,
-                                                             "RecEraser-fast": True, "fine-tune": False}
+                                                             "RecEraser-fast": True, "fine-tune": False,
+                                                             "SCIF": False, "IFRU": False}
+    assert table["mio_members"].between(0, 1).all() and table["mio_nonmembers"].between(0, 1).all()
     members = TINY_CONFIG["forgetting"]["members"]
     assert (table["members"] == n_members(members, len(load_interactions(results / "synthetic" / "data" /
                                                                           "train.npz")))).all()
     assert (results / "figures" / "forgetting.png").stat().st_size > 10_000
+
+
+def test_the_approximate_methods_have_a_row_wherever_the_exact_ones_have_one(tiny_reference):
+    """SCIF, IFRU and fine-tune (the config's approximate.methods): Table 6.4's every-method and batch sections, the
+    user-deletion table (marked not exact) and the frontier."""
+    tables = tiny_reference.parent / "tables"
+    t64 = (tables / "table_6_4.md").read_text()
+    for name in ("fine-tune", "SCIF", "IFRU"):
+        assert len(re.findall(rf"^\|[^|\n]*\|[^|\n]*\|\s*{name}\s*\|", t64, flags=re.M)) == 2, name
+    users = pd.read_csv(tables / "user_unlearning.csv")
+    approximate = users[users["method"].isin(["fine-tune", "SCIF", "IFRU"])]
+    assert set(approximate["method"]) == {"fine-tune", "SCIF", "IFRU"} and not approximate["exact"].any()
+    assert users.loc[users["method"] == "Retrain", "exact"].all()
+    assert {"fine-tune", "SCIF", "IFRU"} <= set(pd.read_csv(tables / "frontier.csv")["method"])
 
 
 def test_receraser_fast_is_a_method_of_every_table_where_the_config_lists_it(tiny_reference):

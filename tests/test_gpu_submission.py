@@ -16,7 +16,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 
 TRAINING = {"retrain", "pretrain", "train_shard", "aggregate", "unlearn", "unlearn_retrain", "forget_unlearn", "forget_retrain",
-            "finetune", "unlearn_users", "unlearn_users_retrain"}
+            "unlearn_approximate", "unlearn_users", "unlearn_users_retrain"}
 
 
 class Resources(dict):

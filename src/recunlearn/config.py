@@ -140,7 +140,24 @@ def load_schema(schema_path: str | Path) -> dict:
         for name in MODELS}
     sharding["partitions"]["items"] = {"enum": list(PARTITIONS)}
     sharding["aggregators"]["items"] = {"enum": list(AGGREGATORS)}
+    props["approximate"]["properties"] = approximate_schema()
     return schema
+
+
+def approximate_schema() -> dict:
+    """The ``approximate`` section's keys: ``methods`` (the registered approximate methods to run) and each one's
+    settings, generated from its registration (``register_approximate``)."""
+    from .registry import APPROXIMATE
+
+    out = {"methods": {"type": "array", "items": {"enum": list(APPROXIMATE)}, "uniqueItems": True,
+                       "default": ["finetune"], "description": "the approximate methods to run (fine-tune is the "
+                       "forgetting check's shortcut it must catch)"}}
+    for name, entry in APPROXIMATE.items():
+        keys = {key: {"type": "integer" if isinstance(spec["default"], int) else "number", **spec}
+                for key, spec in entry.options.items()}
+        out[name] = {"type": "object", "additionalProperties": False, "default": {}, "properties": keys,
+                     "description": f"{entry.label}: {entry.description}"}
+    return out
 
 
 def validate_config(config: dict, schema_path: str | Path) -> dict:

@@ -13,6 +13,11 @@ deletions, the same exclusion for every model, so the original model is not told
   original's. It is trained on shadow data that holds no member: other training interactions against validation interactions, scored
   by the original model; then applied to the served model's features of the members and non-members.
 
+- MIO, the Membership Inference Oracle of SCIF's paper as read here (docs/report/forgetting.md says what its paper
+  leaves open): the same logistic regression trained with privileged access to the served model itself, on its own
+  scores of the shadow data, then asked about each deleted interaction: the share it judges members (and, for
+  reference, the share of the non-members it judges members).
+
 Controls: the original model (trained before the deletions) must score above 0.5, or the check has no power on the
 data; Retrain (exact) should not. torch and numpy only.
 """
@@ -198,7 +203,12 @@ def check(scorers: dict, train: Interactions, deleted_rows: np.ndarray, valid: I
         score_auc = bootstrap_auc(x[:, 0], pairs.member, seed, n_boot)
         rank_auc = bootstrap_auc(-x[:, 1], pairs.member, seed, n_boot)  # a better rank: a smaller percentile
         learned_auc = bootstrap_auc(attack.predict(x[:, learned]), pairs.member, seed, n_boot)
+        member = pairs.member.astype(bool)
+        oracle = LearnedAttack().fit(features(scorer, shadow.user, shadow.item, kept, popularity,
+                                              activity)[:, learned], shadow.member)
+        judged = oracle.predict(x[:, learned]) > 0.5
         rows.append({"method": method, "members": int(pairs.member.sum()),
+                     "mio_members": float(judged[member].mean()), "mio_nonmembers": float(judged[~member].mean()),
                      **{f"{name}_{part}": value for name, values in (("score_auc", score_auc), ("rank_auc", rank_auc),
                                                                      ("learned_auc", learned_auc))
                         for part, value in zip(("mean", "low", "high"), values)}})

@@ -4,7 +4,8 @@
 - ``l2``: squared L2 of the given rows divided by the batch size (the regulariser on "ego" rows);
 - ``wmf_efficient_loss``: the efficient non-sampling loss of thesis eq. (3.9) (docs/guide/method.md, section 4), and
   ``wmf_positive_term``, its positives' part;
-- ``wmf_naive_loss``: the all-pairs weighted squared loss it equals up to a constant (for tests).
+- ``wmf_naive_loss``: the all-pairs weighted squared loss it equals up to a constant (for tests);
+- ``bpr_objective``: BPR's loss and L2 summed over a whole set of triples (the influence methods' objective).
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ import torch.nn.functional as F
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     """-mean ln sigma(pos - neg)."""
     return F.softplus(neg - pos).mean()
+
+
+def bpr_objective(p: torch.Tensor, q: torch.Tensor, p_ego: torch.Tensor, q_ego: torch.Tensor, users: torch.Tensor,
+                  pos: torch.Tensor, neg: torch.Tensor, reg_weight: float) -> torch.Tensor:
+    """sum over the triples of -ln sigma(p_u.q_v - p_u.q_j) + reg_weight * (|p_u|^2 + |q_v|^2 + |q_j|^2), the L2 on
+    the ego rows: batch_size times an epoch's objective (the sum of its batches' losses) when every batch is full.
+    ``p``, ``q``: the final embeddings that score (LightGCN's propagated ones), ``p_ego``, ``q_ego``: the parameters."""
+    pu = p[users]
+    loss = F.softplus((pu * q[neg]).sum(-1) - (pu * q[pos]).sum(-1)).sum()
+    return loss + reg_weight * (p_ego[users].pow(2).sum() + q_ego[pos].pow(2).sum() + q_ego[neg].pow(2).sum())
 
 
 def l2(*rows: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -1,13 +1,16 @@
-"""The one list of base models, partition algorithms and aggregators (docs/guide/method.md, sections 4, 6 and 7).
+"""The one list of base models, partition algorithms, aggregators and approximate unlearning methods
+(docs/guide/method.md, sections 4, 6, 7 and 10).
 
 The Snakemake wildcard constraints, the config schema's enums and per-model hyper-parameters, the experiment
-combinations, the tables and figures all read these three registries, so a new entry needs no other edit:
+combinations, the tables and figures all read these registries, so a new entry needs no other edit:
 
 - a base model: its config dataclass under ``models/hparams/``, decorated with ``register_model``, and its
   ``nn.Module`` under ``models/`` (docs/guide/extending.md). Its fields' defaults are the defaults; the schema is
   generated from them.
 - a partition algorithm: one function in ``partition.py`` plus a ``register_partition`` line below.
 - an aggregator: one file under ``aggregators/`` plus a ``register_aggregator`` line below.
+- an approximate unlearning method (one that starts from the trained model): one file under ``approximate/`` plus a
+  ``register_approximate`` line below.
 
 This module is torch-free, as the main Snakemake process imports it: an entry names its implementation as
 ``"module:attribute"``, imported only by the job that runs it. Importing ``recunlearn.models`` registers every
@@ -53,9 +56,21 @@ class AggregatorEntry:
     solver: bool = False
 
 
+@dataclass(frozen=True)
+class ApproximateEntry:
+    name: str
+    impl: str  # "module:function", called as f(model, full, deleted, valid, seed, device, **options) (approximate/)
+    label: str  # its name in the tables
+    # its settings: {keyword of the function: {"default": value, "minimum"/"enum": ..., "description": ...}}, read
+    # from the config's approximate.<name> section
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+
 MODELS: dict[str, ModelEntry] = {}
 PARTITIONS: dict[str, PartitionEntry] = {}
 AGGREGATORS: dict[str, AggregatorEntry] = {}
+APPROXIMATE: dict[str, ApproximateEntry] = {}
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")  # a name is a path component and a wildcard value: no _ / . or -
 
@@ -90,6 +105,12 @@ def register_aggregator(name: str, impl: str, *, paper_name: str, trained: bool 
     _check_name("aggregator", name, AGGREGATORS)
     AGGREGATORS[name] = AggregatorEntry(name, impl, paper_name, trained, dict(search_space or {}), uses_shards,
                                         solver)
+
+
+def register_approximate(name: str, impl: str, *, label: str, options: dict | None = None,
+                         description: str = "") -> None:
+    _check_name("approximate method", name, APPROXIMATE)
+    APPROXIMATE[name] = ApproximateEntry(name, impl, label, dict(options or {}), description)
 
 
 def resolve(impl: str):
@@ -142,3 +163,25 @@ register_aggregator("memb", "recunlearn.aggregators.membership:MembAgg", paper_n
 register_aggregator("refit", "recunlearn.aggregators.membership:RefitAgg", paper_name="RefitAgg", uses_shards=True, solver=True,
                     search_space={"refit_reg": {"choices": [0.5, 1.0, 2.0, 4.0, 8.0]},  # 2: the config's
                                   "reg_weight": {"choices": [0.0, 1.0e-5, 1.0e-4, 1.0e-2]}})
+
+# Approximate unlearning (docs/guide/method.md, section 10): methods that start from the trained model and keep
+# parameters that saw the deleted interactions (not exact; the audit says so)
+_DAMPING = {"default": 0.01, "minimum": 0, "description": "lambda added to the Hessian's diagonal (in the units of the "
+            "model's summed objective)"}
+_CG = {"default": 100, "minimum": 1, "description": "conjugate-gradient iterations at most (SciPy's cg)"}
+register_approximate("finetune", "recunlearn.approximate.finetune:unlearn", label="fine-tune",
+                     options={"epochs": {"default": 5, "minimum": 1, "description": "epochs of training, from the "
+                                         "original model, on the training set minus the deletions"}},
+                     description="a few more epochs without the deletions")
+register_approximate("scif", "recunlearn.approximate.scif:unlearn", label="SCIF",
+                     options={"damping": _DAMPING, "cg_iterations": _CG},
+                     description="Li et al.'s selective and collaborative influence function: the deleted "
+                                 "interactions' users and items, their direct influence")
+register_approximate("ifru", "recunlearn.approximate.ifru:unlearn", label="IFRU",
+                     options={"damping": _DAMPING, "cg_iterations": _CG,
+                              "k_hops": {"default": 1, "minimum": 0, "description": "hops of the importance score "
+                                         "from the deleted interactions' users and items"},
+                              "keep_share": {"default": 0.6, "exclusiveMinimum": 0, "maximum": 1,
+                                             "description": "share of the scored rows updated, the most important"}},
+                     description="Zhang et al.'s influence function with the spillover through the graph and "
+                                 "importance-based pruning")

@@ -1,5 +1,5 @@
 """Unlearning for real (docs/guide/method.md, sections 8-9): sequential and batch unlearning of the sharded methods, the
-Retrain baseline and the inexact fine-tune, timed (the requests: ``requests``; the audit: ``audit``).
+Retrain baseline and the approximate methods (fine-tune, SCIF, IFRU), timed (the requests: ``requests``; the audit: ``audit``).
 
 Sequential mode (the paper's protocol): timed requests are processed one after another; for each, the shard that
 holds it is retrained from scratch (same seed and hyper-parameters) on its data minus every interaction deleted so
@@ -149,41 +149,56 @@ def load_model(model_name: str, model_path, sidecar_path, train: Interactions):
     return model.eval(), cfg
 
 
-def unlearn_finetune(spec: RunSpec, ctx: JobContext, data: dict, original: dict, epochs: int, out: dict) -> dict:
-    """The fast, inexact shortcut: start from the original model (``original``: its ``model`` and ``sidecar``,
-    trained on the whole training set) and train ``epochs`` more epochs (no early stopping, the last parameters
-    kept) on the training set minus the requests (``data['requests']``), at the original's settings. Its sidecar
-    records ``exact: false`` and what it was initialised from: the lineage verdict (``model_verdict``) marks it not exact,
-    since it inherits parameters that saw the deleted interactions."""
-    from dataclasses import replace
-
+def unlearn_approximate(spec: RunSpec, ctx: JobContext, data: dict, original: dict, method: str, options: dict,
+                        out: dict, n_timed: int) -> pd.DataFrame:
+    """An approximate method (``recunlearn.approximate``: fine-tune, SCIF, IFRU) from the original model
+    (``original``: its ``model`` and ``sidecar``, trained on the whole training set) on the requests
+    (``data['requests']``): sequential (each of the first ``n_timed`` requests in turn, from the model the previous
+    one left, timed per request) or batch (all at once). Its sidecar records ``exact: false`` and what it was
+    initialised from: the lineage verdict (``audit.model_verdict``) marks it not exact, since it inherits parameters
+    that saw the deleted interactions."""
     import torch
 
+    from .approximate import label, options_for, unlearn
     from .metrics import embedding_scorer, evaluate_splits
     from .results import write_rows
 
     job = Job(spec, ctx, data)
     train, valid = job.split("train"), job.split("valid")
-    rows = pd.read_csv(data["requests"])["row"].to_numpy()
-    reduced = without(train, rows)
-    start, cfg = load_model(spec.model, original["model"], original["sidecar"], reduced)
-    cfg = replace(cfg, max_epochs=int(epochs), keep="last")
-    res = fit(lambda: start, cfg, reduced, valid, ctx.seed, job.device,
-              label=f"{spec.label()} fine-tune {epochs} epoch(s) without {len(rows)}")
+    gone_users = deleted_users(data["requests"])  # a user deleted whole is not validated on either
+    valid = drop_users(valid, gone_users) if len(gone_users) else valid
+    name, settings = label(method), options_for(method, options)
+    model, cfg = load_model(spec.model, original["model"], original["sidecar"], train)
+    model = model.to(job.device)
+    deleted: list[int] = []
+    times = []
+    for step, rows in enumerate(request_steps(spec.mode, data["requests"], n_timed)):
+        current = without(train, np.array(deleted, dtype=np.int64))
+        before = np.sort(np.array(deleted, dtype=np.int64))
+        mask = np.zeros(len(current), dtype=bool)  # the request's rows, numbered in the current training set
+        mask[np.asarray(rows, dtype=np.int64) - np.searchsorted(before, rows)] = True
+        model, info = unlearn(method, model, current, mask, valid, ctx.seed, job.device, settings)
+        deleted += rows
+        times.append({**spec.identity(), "method": name, "seed": ctx.seed, "device": str(job.device), "step": step,
+                      "requests": len(rows), "deleted_so_far": len(deleted), "total_seconds": info["seconds"],
+                      **{k: v for k, v in info.items() if k != "seconds"}})
+        log.info("%s %s step %d: %d request(s) in %.2f s", spec.label(), name, step, len(rows), info["seconds"])
+    reduced = without(train, np.array(deleted, dtype=np.int64))
     origin = read_sidecar(original["sidecar"])
-    job.save(res.model.state_dict(), out["model"], out["sidecar"], job.sidecar(
-        "model", method="fine-tune", exact=False, unlearned_requests=len(rows),
-        trained_on=trained_on(reduced, f"{data['train']} minus {len(rows)} deleted"),
+    job.save(model.state_dict(), out["model"], out["sidecar"], job.sidecar(
+        "model", method=name, exact=False, unlearned_requests=len(deleted), approximate={method: settings},
+        trained_on=trained_on(reduced, f"{data['train']} minus {len(deleted)} deleted"),
         initialised_from={"sidecar": str(original["sidecar"]), "artefact_sha256": file_sha256(original["model"]),
                           "trained_on_sha256": origin["trained_on"]["sha256"]},
-        config=asdict(cfg), epochs_run=res.epochs_run, train_seconds=res.train_seconds))
+        config=asdict(model.cfg), epochs_run=int(sum(t.get("epochs", 0) for t in times)),
+        cg_iterations=int(sum(t.get("cg_iterations", 0) for t in times)),
+        train_seconds=float(sum(t["total_seconds"] for t in times))))
     with torch.no_grad():
-        p, q = res.model.embeddings()
-    write_rows(out["metrics"], [evaluate_splits(embedding_scorer(p, q), reduced, valid, job.split("test"),
-                                                ctx.cutoffs, ctx.batch_users, job.device, dataset=spec.dataset,
-                                                model=spec.model, method="fine-tune (unlearned, batch)")])
-    times = pd.DataFrame([{**spec.identity(), "method": "fine-tune", "seed": ctx.seed, "device": str(job.device),
-                           "step": 0, "requests": len(rows), "deleted_so_far": len(rows),
-                           "total_seconds": res.train_seconds, "epochs_run": res.epochs_run}])
-    write_atomic(out["times"], times.to_csv(index=False))
-    return {"seconds": res.train_seconds, "epochs": res.epochs_run}
+        p, q = model.embeddings()
+    test = job.split("test")
+    write_rows(out["metrics"], [evaluate_splits(embedding_scorer(p, q), reduced, valid, drop_users(test, gone_users)
+                                                if len(gone_users) else test, ctx.cutoffs, ctx.batch_users,
+                                                job.device, dataset=spec.dataset, model=spec.model,
+                                                method=f"{name} (unlearned, {spec.mode})")])
+    write_atomic(out["times"], pd.DataFrame(times).to_csv(index=False))
+    return pd.DataFrame(times)

@@ -27,7 +27,7 @@ from recunlearn.config import wildcard_constraints
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode
 from recunlearn.experiments import ALL_METHODS, METHODS, combinations, methods_for, naming_overrides
 from recunlearn.experiments import partition_options
-from recunlearn.registry import AGGREGATORS
+from recunlearn.registry import AGGREGATORS, APPROXIMATE
 from recunlearn.search_space import tuning_plan
 
 try:
@@ -71,7 +71,9 @@ wildcard_constraints:
     mode="sequential|batch",
     request_set="members|requests",
     selection="random|core|edge",
-    served=r"original|fine-tune|[A-Za-z][A-Za-z-]*\.(sequential|batch)",
+    served=r"original|[A-Za-z][A-Za-z-]*\.(sequential|batch)",
+    approx="|".join(APPROXIMATE),
+    deletions="members|requests|random|core|edge",
     seed=r"\d+",
 
 
@@ -92,13 +94,14 @@ AUDIT = "results/{dataset}/{model}/seed{seed}/unlearning"
 # the forgetting check (docs/report/forgetting.md): its members' batch unlearning, the fine-tune shortcut, one row a method
 FORGET = f"{AGGREGATE}/forget_{{mode}}"
 FORGET_RETRAIN = f"{RETRAIN}/forget_{{mode}}"
-FINETUNE = f"{RETRAIN}/finetune"
 FORGETTING = "results/{dataset}/{model}/seed{seed}/forgetting/{request_set}/{served}.csv"
 # user-level deletion (docs/report/user_unlearning.md): a request set per selection, its unlearning, one row a method and mode
 USER_REQUESTS = "results/{dataset}/user_unlearning/{selection}.csv"
 USERS = f"{AGGREGATE}/users_{{selection}}_{{mode}}"
 USERS_RETRAIN = f"{RETRAIN}/users_{{selection}}_{{mode}}"
 USER_ROW = "results/{dataset}/{model}/seed{seed}/user_unlearning/{selection}/{served}.csv"
+# approximate unlearning (docs/guide/method.md, section 10): from Retrain's model, per method, deletion set and mode
+APPROX = f"{RETRAIN}/{{approx}}_{{deletions}}_{{mode}}"
 MOSTPOP = "results/{dataset}/mostpop"
 TUNE = "results/{dataset}/{model}/seed{seed}/tuning"
 
@@ -148,6 +151,8 @@ def method_aggregators(wildcards):
 
 
 K_VALUES = list(config["unlearning"]["k_values"])
+# the approximate methods the config runs, by their names in the tables (fine-tune, SCIF, IFRU) -> registered names
+APPROX_NAMES = {APPROXIMATE[name].label: name for name in config["approximate"]["methods"]}
 AGGREGATOR_FILES = {
     "model": "aggregator.pt",
     "sidecar": "aggregator.json",

@@ -1,7 +1,8 @@
 # ---------------------------------------------------------------------------- the forgetting check
 # A membership-inference attack on every served model (docs/report/forgetting.md), on the first seed and K = n_shards:
 # its own members (forgetting.members of the training interactions) unlearned at once by every method and by
-# Retrain, the inexact fine-tune shortcut, and Table 6.4's served models; the original model and Retrain are the
+# Retrain, the approximate methods (the fine-tune shortcut, SCIF, IFRU; rule unlearn_approximate), and Table 6.4's
+# served models; the original model and Retrain are the
 # positive and negative controls.
 rule forgetting_members:
     input:
@@ -48,35 +49,6 @@ use rule unlearn_retrain as forget_retrain with:
         f"{FORGET_RETRAIN}/unlearn.log",
     benchmark:
         f"{FORGET_RETRAIN}/benchmark.tsv"
-
-
-# The shortcut it must catch: the original model trained a few more epochs without the members (not exact).
-rule finetune:
-    input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
-        test=rules.preprocess.output.test,
-        requests=rules.forgetting_members.output[0],
-        original_model=rules.retrain.output.model,
-        original_sidecar=rules.retrain.output.sidecar,
-    output:
-        model=f"{FINETUNE}/model.pt",
-        sidecar=f"{FINETUNE}/model.json",
-        times=f"{FINETUNE}/times.csv",
-        metrics=f"{FINETUNE}/metrics.csv",
-    log:
-        f"{FINETUNE}/finetune.log",
-    conda:
-        "../../envs/recunlearn.yaml"
-    threads: config["training"]["threads"]
-    resources:
-        gpu=TRAINING_GPUS,
-    params:
-        epochs=lookup(within=config, dpath="forgetting/finetune_epochs"),
-        training=TRAINING,
-        evaluation=lookup(within=config, dpath="evaluation"),
-    script:
-        "../scripts/finetune.py"
 
 
 # One row per served model: the attack's AUCs with their intervals, the lineage verdict, time and quality.

@@ -5,12 +5,14 @@ FORGETTING_ON = config["forgetting"]["enabled"]
 
 def forgetting_served(dataset, model, seed=UNLEARN_SEED):
     """{request_set: [served]}: the served models the check attacks. On its members (unlearned at once): the
-    original model, Retrain, each unlearning method and fine-tune; on Table 6.4's requests, the served model of every
-    method and mode that deleted at least MIN_MEMBERS of them (and Retrain in batch mode)."""
+    original model, Retrain, each unlearning method and each approximate method (fine-tune, SCIF, IFRU); on Table
+    6.4's requests, the served model of every method and mode that deleted at least MIN_MEMBERS of them (and Retrain
+    in batch mode)."""
     from recunlearn.config import MIN_MEMBERS
 
     names = UNLEARN_NAMES
-    served = {"members": ["original", "Retrain.batch", *[f"{n}.batch" for n in names], "fine-tune"]}
+    approximate = list(APPROX_NAMES)
+    served = {"members": ["original", "Retrain.batch", *[f"{n}.batch" for n in names + approximate]]}
     u = config["unlearning"]
     deleted = {"sequential": min(u["n_timed"], u["n_requests"]), "batch": u["n_requests"]}
     modes = [mode for mode in MODES if deleted[mode] >= MIN_MEMBERS]
@@ -18,7 +20,7 @@ def forgetting_served(dataset, model, seed=UNLEARN_SEED):
         served["requests"] = [
             "original",
             *(["Retrain.batch"] if "batch" in modes else []),
-            *[f"{n}.{mode}" for n in names for mode in modes],
+            *[f"{n}.{mode}" for n in names + approximate for mode in modes],
         ]
     return served
 
@@ -50,13 +52,23 @@ def forgetting_inputs(wildcards):
     name = wildcards.served
     if name == "original":
         return files
-    method, mode = name.split(".") if "." in name else (name, "batch")
+    method, mode = name.split(".")
+    if method in APPROX_NAMES:  # an approximate method: from the original model
+        names = {"model": "model.pt", "sidecar": "model.json", "times": "times.csv"}
+        deletions = wildcards.request_set
+        return {
+            **files,
+            **{
+                key: approximate_file(**w, label=method, deletions=deletions, mode=mode, name=f)
+                for key, f in names.items()
+            },
+        }
     if method in ALL_METHODS:  # a sharded method: its manifest lists what it serves
         partition, aggregator = methods_of(wildcards.model)[method]
         ids = dict(partition=partition, aggregator=aggregator, k=K, mode=mode, **w)
         base = FORGET if members else UNLEARN
         return {**files, "manifest": at(base, "served.json", **ids), "times": at(base, "times.csv", **ids)}
-    base = FINETUNE if method == "fine-tune" else (FORGET_RETRAIN if members else UNLEARN_RETRAIN)
+    base = FORGET_RETRAIN if members else UNLEARN_RETRAIN
     names = {"model": "model.pt", "sidecar": "model.json", "times": "times.csv"}
     return {**files, **{key: at(base, f, mode=mode, **w) for key, f in names.items()}}
 
@@ -64,7 +76,7 @@ def forgetting_inputs(wildcards):
 def forgetting_served_params(wildcards):
     """What ``forgetting.run_check`` is told of the served model of a row (its files are the rule's inputs)."""
     name = wildcards.served
-    method, mode = name.split(".") if "." in name else (name, "batch" if name == "fine-tune" else None)
+    method, mode = name.split(".") if "." in name else (name, None)
     kind = "original" if name == "original" else ("sharded" if method in ALL_METHODS else "model")
     return {"kind": kind, "method": method, "mode": mode, "request_set": wildcards.request_set}
 

@@ -37,6 +37,7 @@ def unlearning_metric_files():
             for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "metrics.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "metrics.csv") for _, p, a in unlearn_methods(m)]
+                out += [approximate_file(d, m, label, "requests", mode, "metrics.csv") for label in APPROX_NAMES]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "metrics.csv") for k in K_VALUES]
     out += quality_runs(combos=lambda m: [(p, a) for _, p, a in unlearn_methods(m)], seeds=[UNLEARN_SEED])
     for k in K_VALUES:
@@ -45,13 +46,14 @@ def unlearning_metric_files():
 
 
 def timing_files(datasets=None, models=None):
-    """times.csv and benchmark.tsv of every timing job (first seed): Table 6.4 and Fig. 6.4."""
+    """times.csv of every timing job (first seed): Table 6.4 and Fig. 6.4; the approximate methods' too."""
     out = []
     for d in datasets or DATASETS:
         for m in MODELS:
             for mode in MODES:
                 out.append(unlearn_retrain_file(d, m, mode, "times.csv"))
                 out += [unlearn_file(d, m, p, a, K, mode, "times.csv") for _, p, a in unlearn_methods(m)]
+                out += [approximate_file(d, m, label, "requests", mode, "times.csv") for label in APPROX_NAMES]
             out += [unlearn_file(d, m, "inbp", "att", k, "sequential", "times.csv") for k in K_VALUES]
     return sorted(set(out))
 

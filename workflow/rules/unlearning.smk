@@ -119,6 +119,40 @@ rule unlearn_retrain:
         "../scripts/unlearn_retrain.py"
 
 
+# ---------------------------------------------------------------------------- approximate unlearning
+# Methods that start from Retrain's trained model (fine-tune, SCIF, IFRU; docs/guide/method.md, section 10), on any
+# deletion set: the forgetting check's members, Table 6.4's requests, a user selection; sequential or batch.
+rule unlearn_approximate:
+    input:
+        train=rules.preprocess.output.train,
+        valid=rules.preprocess.output.valid,
+        test=rules.preprocess.output.test,
+        requests=approximate_requests,
+        original_model=rules.retrain.output.model,
+        original_sidecar=rules.retrain.output.sidecar,
+    output:
+        model=f"{APPROX}/model.pt",
+        sidecar=f"{APPROX}/model.json",
+        times=f"{APPROX}/times.csv",
+        metrics=f"{APPROX}/metrics.csv",
+    log:
+        f"{APPROX}/unlearn.log",
+    benchmark:
+        f"{APPROX}/benchmark.tsv"
+    conda:
+        "../../envs/recunlearn.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        gpu=TRAINING_GPUS,
+    params:
+        options=lambda wildcards: config["approximate"].get(wildcards.approx, {}),
+        n_timed=approximate_n_timed,
+        training=TRAINING,
+        evaluation=lookup(within=config, dpath="evaluation"),
+    script:
+        "../scripts/unlearn_approximate.py"
+
+
 # ---------------------------------------------------------------------------- audit
 # Proof from the sha256 lineage that no served artefact saw a deleted interaction; fails the run otherwise.
 # Run on the first seed (all_targets), as the unlearning experiments.

@@ -4,8 +4,8 @@ USERS_ON = config["user_unlearning"]["enabled"]
 
 
 def user_rows():
-    """Every row file of the user-deletion table (first seed, K = n_shards): Retrain and each method, per
-    selection and mode; none when it is off."""
+    """Every row file of the user-deletion table (first seed, K = n_shards): Retrain, each method and each
+    approximate method, per selection and mode; none when it is off."""
     u = config["user_unlearning"]
     if not USERS_ON:
         return []
@@ -15,7 +15,7 @@ def user_rows():
         for m in MODELS
         for sel in u["selections"]
         for mode in u["modes"]
-        for method in ["Retrain", *u["methods"]]
+        for method in ["Retrain", *u["methods"], *APPROX_NAMES]
     ]
 
 
@@ -28,6 +28,11 @@ def user_row_inputs(wildcards):
         **{split: rules.preprocess.output[split].format(**w) for split in ("train", "valid", "test")},
         "requests": USER_REQUESTS.format(dataset=wildcards.dataset, selection=wildcards.selection),
     }
+    before = {"before_model": at(RETRAIN, "model.pt", **w), "before_sidecar": at(RETRAIN, "model.json", **w)}
+    if method in APPROX_NAMES:  # from the original model: the model before is Retrain's
+        names = {"model": "model.pt", "sidecar": "model.json", "times": "times.csv"}
+        after = dict(label=method, deletions=wildcards.selection, mode=mode)
+        return {**files, **before, **{key: approximate_file(**w, **after, name=f) for key, f in names.items()}}
     if method == "Retrain":
         after = dict(selection=wildcards.selection, mode=mode, **w)
         return {
@@ -35,8 +40,7 @@ def user_row_inputs(wildcards):
             "model": at(USERS_RETRAIN, "model.pt", **after),
             "sidecar": at(USERS_RETRAIN, "model.json", **after),
             "times": at(USERS_RETRAIN, "times.csv", **after),
-            "before_model": at(RETRAIN, "model.pt", **w),
-            "before_sidecar": at(RETRAIN, "model.json", **w),
+            **before,
         }
     partition, aggregator = methods_of(wildcards.model)[method]
     ids = dict(partition=partition, aggregator=aggregator, k=K, **w)
@@ -58,6 +62,7 @@ def user_row_params(wildcards):
             "method": method,
             "mode": mode,
             "selection": wildcards.selection,
+            "approximate": method in APPROX_NAMES,
         },
         "before": {
             "kind": "sharded" if sharded else "model",

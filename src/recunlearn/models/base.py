@@ -7,7 +7,9 @@ interaction set it is trained on (LightGCN builds its graph from it, WMF its ite
 - ``embeddings() -> (P [n_users, d], Q [n_items, d])``: final embeddings; scores are P @ Q.T;
 - ``full_sort_predict(users) -> [B, n_items]``;
 - ``validation_scorer()``: the scorer the trainer validates with after each epoch (``embeddings()``' dot products
-  unless a model has a cheaper way to the same scores).
+  unless a model has a cheaper way to the same scores);
+- ``objective(data, negatives, ego, graph)`` (optional): the training objective over a whole interaction set at once,
+  which the influence methods differentiate twice (``recunlearn.approximate``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ class Recommender(nn.Module):
         from ..metrics import embedding_scorer
 
         return embedding_scorer(*self.embeddings())
+
+    def objective(self, data: Interactions, negatives: torch.Tensor | None = None,
+                  ego: tuple[torch.Tensor, torch.Tensor] | None = None, graph: Interactions | None = None) -> torch.Tensor:
+        """The training objective summed over every interaction of ``data`` in one batch, dropout off: what the
+        influence methods (``recunlearn.approximate``) differentiate twice. ``negatives``: one sampled negative item
+        per row of ``data`` (pairwise losses); ``ego``: the (user, item) parameter rows to use instead of the
+        model's own; ``graph``: the interactions a graph model propagates over (default ``data``)."""
+        raise ValueError(f"model {type(self).__name__}: no whole-data objective, which the influence methods need "
+                         "(docs/guide/extending.md)")
 
     def __str__(self) -> str:
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)

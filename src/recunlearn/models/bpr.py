@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Interactions
-from ..losses import bpr_loss, l2
+from ..losses import bpr_loss, bpr_objective, l2
 from .base import Recommender, embedding
 from .hparams.bpr import BPRConfig
 
@@ -40,3 +40,8 @@ class BPR(Recommender):
 
     def embeddings(self):
         return self.user_emb, self.item_emb
+
+    def objective(self, data, negatives=None, ego=None, graph=None):
+        p, q = ego if ego is not None else (self.user_emb, self.item_emb)
+        users, pos = (torch.as_tensor(x, device=p.device) for x in (data.user, data.item))
+        return bpr_objective(p, q, p, q, users, pos, negatives.to(p.device), self.cfg.reg_weight)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..data import Interactions
-from ..losses import bpr_loss, l2
+from ..losses import bpr_loss, bpr_objective, l2
 from .base import Recommender, embedding
 from .hparams.lightgcn import LightGCNConfig
 
@@ -62,11 +62,15 @@ class LightGCN(Recommender):
         self.item_emb = embedding(n_items, cfg.dim, cfg.init_std)
         self.register_buffer("adj", normalized_adjacency(train), persistent=False)
 
-    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        e = torch.cat([self.user_emb, self.item_emb])
+    def propagate(self, ego: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  adj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final embeddings of the layer-0 rows ``ego`` (default: the parameters) over ``adj`` (default: the
+        graph of the training set)."""
+        e = torch.cat(ego if ego is not None else [self.user_emb, self.item_emb])
+        adj = self.adj if adj is None else adj
         total = e
         for _ in range(self.cfg.n_layers):
-            e = SymmetricSpMM.apply(self.adj, e)
+            e = SymmetricSpMM.apply(adj, e)
             total = total + e
         final = total / (self.cfg.n_layers + 1)
         return final[: self.n_users], final[self.n_users :]
@@ -81,3 +85,10 @@ class LightGCN(Recommender):
 
     def embeddings(self):
         return self.propagate()
+
+    def objective(self, data, negatives=None, ego=None, graph=None):
+        p0, q0 = ego if ego is not None else (self.user_emb, self.item_emb)
+        adj = normalized_adjacency(data if graph is None else graph).to(p0.device, p0.dtype)
+        p, q = self.propagate((p0, q0), adj)
+        users, pos = (torch.as_tensor(x, device=p0.device) for x in (data.user, data.item))
+        return bpr_objective(p, q, p0, q0, users, pos, negatives.to(p0.device), self.cfg.reg_weight)

@@ -52,3 +52,22 @@ class WMF(Recommender):
             data = self.__dict__["_als_data"] = ALSData(train, self.user_emb.device, self.user_emb.dtype)
         sweep(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg, self.cfg.als_cg_steps)
         return objective(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg)
+
+    def objective(self, data, negatives=None, ego=None, graph=None):
+        """Eq. 3.9 over ``data``'s users and items plus the ridge an epoch applies: ``als_reg`` on both sides under
+        ALS; under a gradient optimizer the batches' ``reg_weight * (|P_B|^2 + |Q|^2) / batch_size`` summed over an
+        epoch's batches."""
+        p, q = ego if ego is not None else (self.user_emb, self.item_emb)
+        indptr, items = data.csr()
+        counts = np.diff(indptr)
+        users = np.flatnonzero(counts > 0)
+        active = np.unique(data.item)
+        position = np.full(self.n_items, -1, dtype=np.int64)
+        position[active] = np.arange(len(active))
+        rows = torch.from_numpy(np.repeat(np.arange(len(users)), counts[users])).to(p.device)
+        pu, qa = p[torch.from_numpy(users).to(p.device)], q[torch.from_numpy(active).to(p.device)]
+        loss = wmf_efficient_loss(pu, qa, rows, torch.from_numpy(position[items]).to(p.device), self.cfg.c0)
+        if self.cfg.optimizer == "als":
+            return loss + self.cfg.als_reg * (pu.pow(2).sum() + qa.pow(2).sum())
+        batches = -(-len(users) // self.cfg.batch_size)
+        return loss + self.cfg.reg_weight * (pu.pow(2).sum() + batches * qa.pow(2).sum()) / self.cfg.batch_size

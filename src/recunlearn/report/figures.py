@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..data import atomic_write, write_atomic  # noqa: E402
-from ..registry import paper_name  # noqa: E402
+from ..registry import APPROXIMATE, paper_name  # noqa: E402
 from ..stats import mean_std  # noqa: E402
 from .render import model_order, read_metrics  # noqa: E402
 
@@ -110,10 +110,13 @@ def save_figure(fig, stem) -> None:
     plt.close(fig)
 
 
+APPROXIMATE_LABELS = tuple(entry.label for entry in APPROXIMATE.values())  # fine-tune, SCIF, IFRU
+
+
 def forgetting_figure(forgetting_csv, stem) -> None:
     """The forgetting check as a picture: per dataset and model (a panel) and deletion set, each method's AUC with
     its 95% interval (the threshold attack on the score, and the learned attack), 0.5 marked, the two controls drawn
-    apart from the methods, the inexact fine-tune in its own colour."""
+    apart from the methods, the approximate methods (fine-tune, SCIF, IFRU) in orange."""
     from .forgetting import REQUEST_SETS
 
     rows = pd.read_csv(forgetting_csv)
@@ -121,7 +124,7 @@ def forgetting_figure(forgetting_csv, stem) -> None:
     tallest = max((len(g) + 2 * g["request_set"].nunique() for _, g in panels), default=6)
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(max(8.0, 5.2 * len(panels)), 1.4 + 0.34 * tallest),
                              squeeze=False)
-    colors = {"original": "tab:red", "Retrain": "tab:green", "fine-tune": "tab:orange"}
+    colors = {"original": "tab:red", "Retrain": "tab:green", **{m: "tab:orange" for m in APPROXIMATE_LABELS}}
     for ax, ((dataset, model), g) in zip(axes[0], panels):
         y, ticks, labels = 0.0, [], []
         for request_set, h in g.groupby("request_set", sort=False):
@@ -134,7 +137,7 @@ def forgetting_figure(forgetting_csv, stem) -> None:
                                                                  [r[f"{name}_high"] - r[f"{name}_mean"]]],
                                 fmt=marker, color=color, mfc=color if name == "score_auc" else "white",
                                 capsize=2, markersize=4)
-                shown_mode = r["method"] not in ("original", "fine-tune") and request_set != "members"
+                shown_mode = r["method"] not in ("original", *APPROXIMATE_LABELS) and request_set != "members"
                 ticks.append(y)
                 labels.append(r["method"] + (f" ({r['mode']})" if shown_mode else "")
                               + (" [control]" if r["method"] in ("original", "Retrain") else ""))
@@ -148,7 +151,7 @@ def forgetting_figure(forgetting_csv, stem) -> None:
         ax.set_title(f"{dataset} / {model}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Forgetting: AUC and its 95% interval (filled: a threshold on the score; open: the learned attack)\n"
-                 "red: the original model; green: Retrain; orange: the inexact fine-tune", fontsize=9)
+                 "red: the original model; green: Retrain; orange: the approximate methods", fontsize=9)
     fig.tight_layout()
     save_figure(fig, stem)
 

@@ -7,7 +7,8 @@ import pandas as pd
 
 from .render import model_order, shown_methods, write_table
 
-FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "fine-tune"]
+FORGETTING_ORDER = ["original", "Retrain", "SISA", "GraphEraser", "RecEraser", "RecEraser-fast", "fine-tune", "SCIF",
+                    "IFRU"]
 REQUEST_SETS = {"members": "the check's members (batch)", "requests": "Table 6.4's requests"}
 
 
@@ -48,6 +49,8 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
         "rank AUC [95%]": [_interval(r, "rank_auc") for _, r in rows.iterrows()],
         "learned AUC [95%]": [_interval(r, "learned_auc") for _, r in rows.iterrows()],
         "verdict": rows["verdict"],
+        "MIO members / non-members": [f"{r['mio_members']:.3f} / {r['mio_nonmembers']:.3f}" if "mio_members" in r
+                                      and pd.notna(r["mio_members"]) else "-" for _, r in rows.iterrows()],
         "unlearning (s)": rows["seconds"].map(lambda s: "-" if pd.isna(s) else f"{s:.1f}"),
         "test Recall@20": rows["recall20_test"].map(lambda v: f"{v:.4f}"),
     })
@@ -60,8 +63,11 @@ def forgetting_table(row_files, stem) -> pd.DataFrame:
         "the original model (trained with the members) is the positive control: its interval must lie above 0.5 or "
         "the check has no power here; Retrain (trained without them) is the negative control.",
         "exact (lineage): the audit's verdict from the sha256 lineage (fine-tune inherits parameters that saw the "
-        "deletions, so it is never exact, whatever its AUC). A row is flagged when any one of its three intervals "
+        "deletions, as do SCIF and IFRU, so none is ever exact, whatever its AUC). A row is flagged when any one of its three intervals "
         "lies above 0.5 (three looks: a 5% false alarm each).",
+        "MIO: the Membership Inference Oracle (SCIF's paper, as read in docs/report/forgetting.md), the learned "
+        "attack trained on the served model's own scores of the shadow data: the share of the deleted interactions "
+        "(and of the non-members) it judges members; read it against Retrain's row, not against zero.",
         "unlearning (s): every step of the run, on the device of its times.csv; '-': not an unlearning run.",
     ]
     write_table(shown, stem, "Forgetting measured by a membership-inference attack (docs/report/forgetting.md)", notes,

@@ -1,7 +1,9 @@
 """The unlearning frontier (beyond the paper; docs/report/frontier.md): per dataset and base model, every unlearning method
 the run times (Retrain and ``unlearning.methods``, RecEraser-fast included) as its test Recall@20 (Table 6.3's: the
 mean over the seeds, K = n_shards) against the seconds one sequential request costs (Table 6.4's timing jobs: the
-mean training-loop time per request, first seed). A method is *on the frontier* when no other method is at least as
+mean training-loop time per request, first seed); an approximate method (fine-tune, SCIF, IFRU), which has no model of
+its own before the requests, by the quality of its model after all of them at once (first seed). A method is *on the
+frontier* when no other method is at least as
 accurate and at least as fast, and strictly better in one of the two."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from ..registry import APPROXIMATE  # noqa: E402
 from .figures import save_figure  # noqa: E402
 from .render import (MAIN_METHODS, _test_rows, model_order, read_metrics, shown_method, shown_methods,  # noqa: E402
                      write_table)
@@ -31,14 +34,20 @@ def on_frontier(recall: pd.Series, seconds: pd.Series) -> list[bool]:
 
 def frontier_rows(metrics_csv, times_paths, n_shards: int) -> pd.DataFrame:
     """One row per dataset, model and timed method: quality, cost and whether it is on the frontier."""
-    m = _test_rows(read_metrics(metrics_csv), n_shards)
+    metrics = read_metrics(metrics_csv)
+    m = _test_rows(metrics, n_shards)
     m = m[(m["metric"] == "Recall") & (m["k"] == 20)]
+    after = {f"{e.label} (unlearned, batch)": e.label for e in APPROXIMATE.values()}
+    approximate = metrics[(metrics["split"] == "test") & (metrics["metric"] == "Recall") & (metrics["k"] == 20)
+                          & metrics["method"].isin(list(after))]
+    m = pd.concat([m, approximate.assign(method=approximate["method"].map(after))], ignore_index=True)
     quality = (m.assign(aggregator=m["aggregator"].fillna("-"))
                .drop_duplicates(["dataset", "model", "method", "seed"])
                .groupby(["dataset", "model", "method", "aggregator"], as_index=False)
                .agg(recall20=("value", "mean"), recall20_std=("value", "std"), n_seeds=("value", "size")))
     t = read_times(times_paths)
-    t = t[(t["mode"] == "sequential") & ((t["method"] == "Retrain") | (t["n_shards"] == n_shards))]
+    t = t[(t["mode"] == "sequential") & ((t["method"] == "Retrain") | (t["n_shards"] == n_shards)
+                                         | t["approximate"].astype(bool))]
     cost = pd.DataFrame({"dataset": t["dataset"], "model": t["model"], "method": t["method"],
                          "seconds_per_request": t["total_s"], "submodel_seconds": t.get("submodel_s"),
                          "aggregator_seconds": t.get("aggregator_s"), "requests_timed": t["steps"],
@@ -80,7 +89,8 @@ def frontier(metrics_csv, times_paths, table_stem, figure_stem, n_shards: int) -
     })
     n_seeds = int(rows["n_seeds"].max())
     notes = [f"test Recall@20 before the requests: Table 6.3's, the mean over {n_seeds} seed(s) (± the sample "
-             f"standard deviation with two or more), K = {n_shards}",
+             f"standard deviation with two or more), K = {n_shards}; an approximate method's (fine-tune, SCIF, IFRU): "
+             "its model's after Table 6.4's R requests at once, first seed",
              "s / request: the mean training-loop seconds of one sequential request (validation included, data loading "
              "excluded), Table 6.4's timing jobs on the first seed; times of different devices are not comparable",
              "on the frontier: no other method is at least as accurate and at least as fast, and better in one"]
@@ -96,7 +106,9 @@ def _figure(rows: pd.DataFrame, stem) -> None:
     for ax, ((dataset, model), g) in zip(axes[0], groups):
         for r in g.itertuples():
             colour = "black" if r.method == "Retrain" else ("tab:red" if r.on_frontier else "tab:blue")
-            ax.scatter(r.seconds_per_request, r.recall20, color=colour, s=30, zorder=3)
+            approximate = r.method in {e.label for e in APPROXIMATE.values()}  # not exact: an open marker
+            ax.scatter(r.seconds_per_request, r.recall20, s=30, zorder=3, marker="D" if approximate else "o",
+                       facecolors="white" if approximate else colour, edgecolors=colour)
             ax.annotate(shown_method(r.method, r.aggregator), (r.seconds_per_request, r.recall20), fontsize=7,
                         xytext=(4, 3), textcoords="offset points")
         front = g[g["on_frontier"]].sort_values("seconds_per_request")

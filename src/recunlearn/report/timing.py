@@ -37,8 +37,11 @@ def read_times(paths) -> pd.DataFrame:
         row["steps"] = len(t)
         # the device the times came from (times.csv written before devices were recorded: "unrecorded")
         row["device"] = _device_of(t) if "device" in t.columns else "unrecorded"
+        row["approximate"] = "submodel_seconds" not in t.columns and row["method"] != "Retrain"
         if row["method"] == "Retrain":
             row.update(n_shards=1, total_s=t["retrain_seconds"].mean(), epochs=t["epochs_run"].mean())
+        elif row["approximate"]:  # fine-tune, SCIF, IFRU: one update of the trained model per step, no shard
+            row.update(n_shards=0, total_s=t["total_seconds"].mean())
         else:
             row.update(n_shards=int(row["n_shards"]), submodel_s=t["submodel_seconds"].mean(),
                        aggregator_s=t["aggregator_seconds"].mean(), total_s=t["total_seconds"].mean(),
@@ -108,7 +111,8 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
                      **({f"paper_{c}": p[c] for c in paper.columns} if p is not None else {})})
     main = pd.DataFrame(rows).fillna("-")
 
-    every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)]
+    at_k = (t["n_shards"] == n_shards) | t["approximate"].astype(bool)  # the approximate methods have no shard
+    every = t[(t["mode"] == "sequential") & (t["method"] != "Retrain") & at_k]
     seq_retrain = t[(t["mode"] == "sequential") & (t["method"] == "Retrain")].set_index(["dataset", "model"])
     retrain_s = seq_retrain["total_s"]
     retrain_dev = seq_retrain["device"]
@@ -117,7 +121,7 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
         "dataset": r.dataset, "model": r.model, "method": shown_method(r.method, r.aggregator), "device": r.device,
         "requests timed": r.steps,
         "sub-model (s)": _fmt(r.submodel_s), "aggregator (s)": _fmt(r.aggregator_s), "total (s)": _fmt(r.total_s),
-        "aggregator share": f"{r.aggregator_s / r.total_s:.0%}" if r.total_s else "-",
+        "aggregator share": f"{r.aggregator_s / r.total_s:.0%}" if r.total_s and not r.approximate else "-",
         "epochs: sub-model / aggregator": f"{_fmt(getattr(r, 'submodel_epochs', None))} / "
                                           f"{_fmt(getattr(r, 'aggregator_epochs', None))}",
         "Retrain (s)": _fmt(retrain_s.get((r.dataset, r.model), float("nan"))),
@@ -134,16 +138,17 @@ def table_6_4(times_paths, metrics_paths, paper_csv, stem, n_shards: int) -> pd.
         return sel["value"].mean() if len(sel) else float("nan")
 
     batch_rows = []
-    for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & (t["n_shards"] == n_shards)].itertuples():
+    for r in t[(t["mode"] == "batch") & (t["method"] != "Retrain") & at_k].itertuples():
         rb = t[(t["mode"] == "batch") & (t["method"] == "Retrain") & (t["dataset"] == r.dataset) & (t["model"] == r.model)]
+        n = None if r.approximate else n_shards  # an approximate method starts from Retrain's model
         batch_rows.append({
             "dataset": r.dataset, "model": r.model, "method": shown_method(r.method, r.aggregator),
-            "shards retrained": f"{r.shards_retrained:.0f}/{n_shards}",
-            "batch total (s)": _fmt(r.total_s), "batch, shards in parallel (s)": _fmt(r.parallel_s),
+            "shards retrained": "-" if r.approximate else f"{r.shards_retrained:.0f}/{n_shards}",
+            "batch total (s)": _fmt(r.total_s), "batch, shards in parallel (s)": _fmt(getattr(r, "parallel_s", None)),
             "Retrain without R (s)": _fmt(rb["total_s"].mean()),
-            "Recall@20 before": _fmt(recall(r.dataset, r.model, r.method, n_shards)),
-            "after sequential": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, sequential)", n_shards)),
-            "after batch": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, batch)", n_shards)),
+            "Recall@20 before": _fmt(recall(r.dataset, r.model, "Retrain" if r.approximate else r.method, n)),
+            "after sequential": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, sequential)", n)),
+            "after batch": _fmt(recall(r.dataset, r.model, f"{r.method} (unlearned, batch)", n)),
             "Retrain without R": _fmt(recall(r.dataset, r.model, "Retrain (unlearned, batch)", None)),
         })
     notes = [f"sequential mode, K = {n_shards}: mean training-loop minutes per deletion request (validation "
