@@ -34,7 +34,7 @@ def test_defaults_are_filled_in():
 @pytest.mark.parametrize(
     "mutate,message",
     [
-        (lambda c: c.update(bogus=1), "config key 'bogus': unknown key (allowed here: aggregation, dataset_hyperparameters, datasets,"),
+        (lambda c: c.update(bogus=1), "config key 'bogus': unknown key (allowed here: aggregation, approximate, dataset_hyperparameters,"),
         (lambda c: c["split"].update(seeed=1), "config key 'split.seeed': unknown key"),
         (lambda c: c["split"].update(valid=1.5), "config key 'split.valid': 1.5 is greater than or equal to the maximum of 1"),
         (lambda c: c["evaluation"].update(ks=[10, "x"]), "config key 'evaluation.ks.1': 'x' is not of type 'integer'"),
@@ -51,6 +51,15 @@ def test_defaults_are_filled_in():
          "config key 'user_unlearning.selections.0': 'middle' is not one of ['random', 'core', 'edge']"),
         (lambda c: c.update(forgetting={"members": 0}),
          "config key 'forgetting.members': 0 is less than or equal to the minimum of 0"),
+        (lambda c: c.update(approximate={"methods": ["newton"]}),
+         "config key 'approximate.methods.0': 'newton' is not one of ['finetune', 'scif', 'ifru']"),
+        (lambda c: c.update(approximate={"scif": {"k_hops": 1}}), "config key 'approximate.scif.k_hops': unknown key"),
+        (lambda c: c.update(approximate={"ifru": {"damping": -1}}),
+         "config key 'approximate.ifru.damping': -1 is less than the minimum of 0"),
+        (lambda c: c.update(approximate={"ifru": {"keep_share": 0}}),
+         "config key 'approximate.ifru.keep_share': 0 is less than or equal to the minimum of 0"),
+        (lambda c: c.update(approximate={"finetune": {"epochs": 2.5}}),
+         "config key 'approximate.finetune.epochs': 2.5 is not of type 'integer'"),
     ],
 )
 def test_errors_name_the_key(mutate, message):

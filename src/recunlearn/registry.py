@@ -166,7 +166,7 @@ register_aggregator("refit", "recunlearn.aggregators.membership:RefitAgg", paper
 
 # Approximate unlearning (docs/guide/method.md, section 10): methods that start from the trained model and keep
 # parameters that saw the deleted interactions (not exact; the audit says so)
-_DAMPING = {"default": 0.01, "minimum": 0, "description": "lambda added to the Hessian's diagonal (in the units of the "
+_DAMPING = {"default": 1.0, "minimum": 0, "description": "lambda added to the Hessian's diagonal (in the units of the "
             "model's summed objective)"}
 _CG = {"default": 100, "minimum": 1, "description": "conjugate-gradient iterations at most (SciPy's cg)"}
 register_approximate("finetune", "recunlearn.approximate.finetune:unlearn", label="fine-tune",

@@ -45,7 +45,14 @@ class Restricted:
         return torch.zeros(self.shape, dtype=self.p.dtype, device=self.p.device, requires_grad=True)
 
     def objective(self, v, data: Interactions, negatives, graph: Interactions | None = None) -> torch.Tensor:
-        return self.model.objective(data, negatives, ego=self.ego(v), graph=graph)
+        """F(data) as a function of ``v`` up to a constant: only the rows whose terms depend on the selected rows
+        (``Recommender.touching``) are summed, over ``data`` as the whole training set."""
+        mask = self.model.touching(data, negatives, self.users.cpu().numpy(), self.items.cpu().numpy())
+        part = data if mask.all() else Interactions(data.user[mask], data.item[mask], data.n_users, data.n_items)
+        if negatives is not None and not mask.all():
+            negatives = negatives[torch.from_numpy(mask)]
+        return self.model.objective(part, negatives, ego=self.ego(v), graph=data if graph is None else graph,
+                                    whole=data)
 
 
 def gradient(f: Restricted, full: Interactions, kept: Interactions, neg_full, neg_kept, spillover: bool) -> torch.Tensor:

@@ -8,12 +8,14 @@ interaction set it is trained on (LightGCN builds its graph from it, WMF its ite
 - ``full_sort_predict(users) -> [B, n_items]``;
 - ``validation_scorer()``: the scorer the trainer validates with after each epoch (``embeddings()``' dot products
   unless a model has a cheaper way to the same scores);
-- ``objective(data, negatives, ego, graph)`` (optional): the training objective over a whole interaction set at once,
-  which the influence methods differentiate twice (``recunlearn.approximate``).
+- ``objective(data, negatives, ego, graph, whole)`` and ``touching(data, negatives, users, items)`` (optional): the
+  training objective over a whole interaction set at once, which the influence methods differentiate twice
+  (``recunlearn.approximate``), and which of its rows hold terms that depend on given users' and items' parameters.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -45,13 +47,21 @@ class Recommender(nn.Module):
         return embedding_scorer(*self.embeddings())
 
     def objective(self, data: Interactions, negatives: torch.Tensor | None = None,
-                  ego: tuple[torch.Tensor, torch.Tensor] | None = None, graph: Interactions | None = None) -> torch.Tensor:
+                  ego: tuple[torch.Tensor, torch.Tensor] | None = None, graph: Interactions | None = None,
+                  whole: Interactions | None = None) -> torch.Tensor:
         """The training objective summed over every interaction of ``data`` in one batch, dropout off: what the
         influence methods (``recunlearn.approximate``) differentiate twice. ``negatives``: one sampled negative item
         per row of ``data`` (pairwise losses); ``ego``: the (user, item) parameter rows to use instead of the
-        model's own; ``graph``: the interactions a graph model propagates over (default ``data``)."""
+        model's own; ``graph``: the interactions a graph model propagates over (default ``data``); ``whole``: the
+        training set when ``data`` holds only some of its rows (``touching``), for the terms over its whole user
+        and item sets (WMF's missing entries; default ``data``)."""
         raise ValueError(f"model {type(self).__name__}: no whole-data objective, which the influence methods need "
                          "(docs/guide/extending.md)")
+
+    def touching(self, data: Interactions, negatives, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Which rows of ``data`` hold terms of ``objective`` that depend on the parameters of ``users`` and
+        ``items`` (a boolean mask): the others are constant to them. Every row unless a model says fewer."""
+        return np.ones(len(data.user), dtype=bool)
 
     def __str__(self) -> str:
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)

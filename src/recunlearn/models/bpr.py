@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -41,7 +42,12 @@ class BPR(Recommender):
     def embeddings(self):
         return self.user_emb, self.item_emb
 
-    def objective(self, data, negatives=None, ego=None, graph=None):
+    def objective(self, data, negatives=None, ego=None, graph=None, whole=None):
         p, q = ego if ego is not None else (self.user_emb, self.item_emb)
         users, pos = (torch.as_tensor(x, device=p.device) for x in (data.user, data.item))
         return bpr_objective(p, q, p, q, users, pos, negatives.to(p.device), self.cfg.reg_weight)
+
+    def touching(self, data, negatives, users, items):
+        """A triple's terms depend on its user's, positive's and negative's rows only."""
+        return (np.isin(data.user, users) | np.isin(data.item, items)
+                | np.isin(negatives.cpu().numpy(), items))

@@ -86,7 +86,7 @@ class LightGCN(Recommender):
     def embeddings(self):
         return self.propagate()
 
-    def objective(self, data, negatives=None, ego=None, graph=None):
+    def objective(self, data, negatives=None, ego=None, graph=None, whole=None):
         p0, q0 = ego if ego is not None else (self.user_emb, self.item_emb)
         adj = normalized_adjacency(data if graph is None else graph).to(p0.device, p0.dtype)
         p, q = self.propagate((p0, q0), adj)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Interactions
-from ..losses import l2, wmf_efficient_loss
+from ..losses import l2, wmf_efficient_loss, wmf_positive_term
 from .base import Recommender, embedding
 from .hparams.wmf import WMFConfig
 
@@ -53,21 +53,22 @@ class WMF(Recommender):
         sweep(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg, self.cfg.als_cg_steps)
         return objective(self.user_emb, self.item_emb, data, self.cfg.c0, self.cfg.als_reg)
 
-    def objective(self, data, negatives=None, ego=None, graph=None):
-        """Eq. 3.9 over ``data``'s users and items plus the ridge an epoch applies: ``als_reg`` on both sides under
-        ALS; under a gradient optimizer the batches' ``reg_weight * (|P_B|^2 + |Q|^2) / batch_size`` summed over an
-        epoch's batches."""
+    def objective(self, data, negatives=None, ego=None, graph=None, whole=None):
+        """Eq. 3.9 (its positives: ``data``'s; its missing entries: over ``whole``'s users and items) plus the ridge
+        an epoch applies: ``als_reg`` on both sides under ALS; under a gradient optimizer the batches'
+        ``reg_weight * (|P_B|^2 + |Q|^2) / batch_size`` summed over an epoch's batches."""
         p, q = ego if ego is not None else (self.user_emb, self.item_emb)
-        indptr, items = data.csr()
-        counts = np.diff(indptr)
-        users = np.flatnonzero(counts > 0)
-        active = np.unique(data.item)
-        position = np.full(self.n_items, -1, dtype=np.int64)
-        position[active] = np.arange(len(active))
-        rows = torch.from_numpy(np.repeat(np.arange(len(users)), counts[users])).to(p.device)
-        pu, qa = p[torch.from_numpy(users).to(p.device)], q[torch.from_numpy(active).to(p.device)]
-        loss = wmf_efficient_loss(pu, qa, rows, torch.from_numpy(position[items]).to(p.device), self.cfg.c0)
+        whole = data if whole is None else whole
+        users = torch.from_numpy(np.flatnonzero(np.bincount(whole.user, minlength=self.n_users) > 0)).to(p.device)
+        pu, qa = p[users], q[torch.from_numpy(np.unique(whole.item)).to(p.device)]
+        u, i = (torch.as_tensor(x, device=p.device) for x in (data.user, data.item))
+        loss = wmf_positive_term((p[u] * q[i]).sum(-1), self.cfg.c0)
+        loss = loss + self.cfg.c0 * ((pu.T @ pu) * (qa.T @ qa)).sum()
         if self.cfg.optimizer == "als":
             return loss + self.cfg.als_reg * (pu.pow(2).sum() + qa.pow(2).sum())
         batches = -(-len(users) // self.cfg.batch_size)
         return loss + self.cfg.reg_weight * (pu.pow(2).sum() + batches * qa.pow(2).sum()) / self.cfg.batch_size
+
+    def touching(self, data, negatives, users, items):
+        """A positive's term depends on its user's and item's rows; the missing entries' on every row (``whole``)."""
+        return np.isin(data.user, users) | np.isin(data.item, items)
