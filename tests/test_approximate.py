@@ -149,3 +149,56 @@ def test_an_unknown_setting_is_a_one_line_error():
         options_for("scif", {"k_hops": 1})
     with pytest.raises(ValueError, match="unknown approximate method 'newton'"):
         options_for("newton", {})
+
+
+@pytest.mark.parametrize("name", ["BPR", "LightGCN"])
+def test_a_pairwise_objective_is_the_full_batch_loss_summed(name):
+    """objective = N x calculate_loss of one batch of all N triples (mean loss plus reg * L2 / N)."""
+    data = tiny()
+    model = build(name, data, reg_weight=0.05)
+    negatives = fixed_negatives(model, data, seed=3)
+    batch = (torch.from_numpy(data.user), torch.from_numpy(data.item), negatives)
+    expected = len(data) * model.calculate_loss(batch)
+    torch.testing.assert_close(model.objective(data, negatives), expected)
+
+
+def test_the_wmf_objective_is_the_naive_weighted_loss_plus_the_ridge():
+    from recunlearn.als import ALSData, objective
+    from recunlearn.losses import wmf_naive_loss
+
+    data = tiny(n_items=9)
+    model = build("WMF", data, optimizer="als", als_reg=0.7)
+    users, items = np.unique(data.user), np.unique(data.item)
+    position = {v: k for k, v in enumerate(items)}
+    p, q = model.user_emb[torch.from_numpy(users)], model.item_emb[torch.from_numpy(items)]
+    naive = wmf_naive_loss(p, q, torch.from_numpy(np.searchsorted(users, data.user)),
+                           torch.tensor([position[i] for i in data.item]), model.cfg.c0) - len(data)
+    ridge = 0.7 * (p.pow(2).sum() + q.pow(2).sum())
+    got = model.objective(data)
+    torch.testing.assert_close(got, naive + ridge)
+    assert float(got.detach()) == pytest.approx(objective(model.user_emb, model.item_emb, ALSData(data, "cpu", torch.float64),
+                                                 model.cfg.c0, 0.7), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["BPR", "WMF"])
+def test_the_rows_a_step_sums_over_give_the_full_objective_s_gradient_and_hessian(name, monkeypatch):
+    """``touching`` leaves out only terms constant in the updated rows: the same gradient and Hessian-vector product
+    as the objective over every row."""
+    data = tiny(n_users=10, n_items=12)
+    model = build(name, data, **({"reg_weight": 0.01} if name == "BPR" else {}))
+    negatives = fixed_negatives(model, data, seed=1)
+    users, items = np.array([1, 4]), np.array([2])
+
+    def grad_and_hvp():
+        f = Restricted(model, users, items)
+        v = f.zero()
+        g = torch.autograd.grad(f.objective(v, data, negatives), v)[0].numpy().ravel()
+        x = np.linspace(-1, 1, g.size)
+        return g, hessian_operator(f, data, negatives, 0.0).matvec(x)
+
+    g_part, h_part = grad_and_hvp()
+    assert model.touching(data, negatives, users, items).sum() < len(data)  # the restriction leaves rows out
+    monkeypatch.setattr(type(model), "touching", lambda self, d, n, u, i: np.ones(len(d.user), dtype=bool))
+    g_all, h_all = grad_and_hvp()
+    np.testing.assert_allclose(g_part, g_all, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h_part, h_all, rtol=1e-10, atol=1e-12)

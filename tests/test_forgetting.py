@@ -65,6 +65,10 @@ def test_the_original_model_is_flagged_and_an_exact_retrain_is_not(trained):
     assert o["members"] == 300
     assert o["score_auc_low"] > 0.5 and o["rank_auc_low"] > 0.5 and o["learned_auc_low"] > 0.5  # memorised
     assert r["score_auc_low"] <= 0.5 <= r["score_auc_high"] and r["rank_auc_low"] <= 0.5 <= r["rank_auc_high"]
+    # MIO, trained on each served model's own shadow scores: it judges the members of the model trained with them
+    # members far more often than Retrain's, and Retrain's members about as often as its non-members
+    assert o["mio_members"] > o["mio_nonmembers"] + 0.1 and o["mio_members"] > r["mio_members"] + 0.1
+    assert abs(r["mio_members"] - r["mio_nonmembers"]) < 0.1
 
 
 def test_a_planted_memorising_model_is_flagged(trained):
