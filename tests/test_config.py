@@ -163,7 +163,8 @@ def test_a_jobs_params_hold_only_the_keys_in_effect():
 OVERLAYS = {"demo_beyond.yaml": "demo.yaml", "frontier_ml100k.yaml": "ml100k.yaml", "forgetting_ml100k.yaml": "ml100k.yaml",
             "user_unlearning_ml100k.yaml": "ml100k.yaml", "reproducibility_ml100k.yaml": "ml100k.yaml",
             "wmf_als_ml100k.yaml": "ml100k.yaml", "wmf_als_ml1m.yaml": "ml1m_train.yaml", "wmf_als.yaml": "ml1m_train.yaml",
-            "wmf_retrain_only.yaml": "ml1m_train.yaml", "paper_splits_untuned.yaml": "paper_splits.yaml"}
+            "wmf_retrain_only.yaml": "ml1m_train.yaml", "paper_splits_untuned.yaml": "paper_splits.yaml",
+            "frontier_only.yaml": "ml1m_train.yaml"}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
