@@ -85,7 +85,8 @@ def test_the_workflow_builds_the_report_from_its_own_tables(tiny_reference):
     assert found, text
     assert float(found[1]) == round(r20["RecEraser"], 4) and float(found[2]) == round(r20["Retrain"], 4)
     frontier = pd.read_csv(results / "tables" / "frontier.csv")
-    assert set(frontier["method"]) == {"Retrain", "RecEraser", "RecEraser-fast"}
+    assert set(frontier.loc[frontier["exact"], "method"]) == {"Retrain", "RecEraser", "RecEraser-fast"}
+    assert not frontier.loc[~frontier["exact"], "on_frontier"].any()  # the approximate methods: beside it
     assert frontier.set_index("method").loc["RecEraser-fast", "aggregator"] == "refit"
     assert "RecEraser-fast (RefitAgg)" in (results / "tables" / "frontier.md").read_text()
     assert (results / "figures" / "frontier.png").stat().st_size > 10_000
