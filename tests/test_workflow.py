@@ -84,8 +84,9 @@ def test_spine_end_to_end_and_deterministic(workdir):
     assert sorted(metrics["dataset"].unique()) == ["synthetic"]
     assert sorted(metrics["model"].unique()) == ["BPR", "MostPop"]
     # MostPop once; per seed, Retrain and 5 (partition, aggregator) pairs: SISA, GraphEraser, RecEraser, random+att,
-    # inbp+mean; after unlearning (first seed only): Retrain, SISA and RecEraser, each sequential and batch
-    assert len(metrics) == (1 + 6 * 2 + 6) * 2 * 2 * 3  # evaluations x splits x metrics x ks
+    # inbp+mean; after unlearning (first seed only): Retrain, SISA and RecEraser, and the approximate methods
+    # (fine-tune, SCIF, IFRU), each sequential and batch
+    assert len(metrics) == (1 + 6 * 2 + 6 + 3 * 2) * 2 * 2 * 3  # evaluations x splits x metrics x ks
     assert {"SISA", "GraphEraser", "RecEraser", "random+att", "inbp+mean"} <= set(metrics["method"])
     assert metrics.loc[metrics["method"] == "MostPop", "seed"].isna().all()
     assert sorted(metrics["seed"].dropna().astype(int).unique()) == [2022, 2023]

@@ -168,8 +168,7 @@ def unlearn_approximate(spec: RunSpec, ctx: JobContext, data: dict, original: di
     gone_users = deleted_users(data["requests"])  # a user deleted whole is not validated on either
     valid = drop_users(valid, gone_users) if len(gone_users) else valid
     name, settings = label(method), options_for(method, options)
-    model, cfg = load_model(spec.model, original["model"], original["sidecar"], train)
-    model = model.to(job.device)
+    model = load_model(spec.model, original["model"], original["sidecar"], train)[0].to(job.device)
     deleted: list[int] = []
     times = []
     for step, rows in enumerate(request_steps(spec.mode, data["requests"], n_timed)):
