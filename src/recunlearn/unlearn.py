@@ -1,5 +1,6 @@
-"""Unlearning for real (docs/guide/method.md, sections 8-9): sequential and batch unlearning of the sharded methods, the
-Retrain baseline and the approximate methods (fine-tune, SCIF, IFRU), timed (the requests: ``requests``; the audit: ``audit``).
+"""Unlearning for real (docs/guide/method.md, sections 8-10): sequential and batch unlearning of the sharded methods,
+the Retrain baseline and the approximate methods (fine-tune, SCIF, IFRU), timed (the requests: ``requests``; the
+audit: ``audit``).
 
 Sequential mode (the paper's protocol): timed requests are processed one after another; for each, the shard that
 holds it is retrained from scratch (same seed and hyper-parameters) on its data minus every interaction deleted so

@@ -53,6 +53,7 @@ def unlearn(model, full, deleted, valid, seed: int, device, *, damping: float, c
     nodes = select(importance(full, deleted, k_hops), keep_share)
     users, items = nodes[nodes < full.n_users], nodes[nodes >= full.n_users] - full.n_users
     served = rebuild(model, kept)  # a copy: the original is left as it was
-    info = influence_step(served, full, kept, negatives, None if negatives is None else negatives[torch.from_numpy(~deleted)], users,
+    kept_negatives = None if negatives is None else negatives[torch.from_numpy(~deleted)]
+    info = influence_step(served, full, kept, negatives, kept_negatives, users,
                           items, damping, cg_iterations, spillover=True)
     return served, info

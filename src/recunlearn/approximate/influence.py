@@ -3,7 +3,7 @@
 With F(D) the model's training objective over the interactions D (``Recommender.objective``), theta the trained
 parameters, D_r the deleted interactions and S a set of embedding rows (users' and items'), one step is
 
-    theta_S <- theta_S + (H_SS + lambda I)^-1 g_S,   H = grad^2 F(D \\ D_r)(theta),   g = grad [F(D) - F'(D \\ D_r)](theta)
+    theta_S <- theta_S + (H_SS + lambda I)^-1 g_S,  H = grad^2 F(D \\ D_r)(theta),  g = grad [F(D) - F'(D \\ D_r)](theta)
 
 If theta minimises F(D), -g is the gradient at theta of what a Retrain minimises, so the step is Newton's on the
 objective without the deletions, restricted to S: it lands on the exact re-fit when that objective is quadratic in
@@ -55,7 +55,8 @@ class Restricted:
                                     whole=data)
 
 
-def gradient(f: Restricted, full: Interactions, kept: Interactions, neg_full, neg_kept, spillover: bool) -> torch.Tensor:
+def gradient(f: Restricted, full: Interactions, kept: Interactions, neg_full, neg_kept,
+             spillover: bool) -> torch.Tensor:
     """g = grad [F(D) - F'(D minus the deletions)] at v = 0 (the module docstring)."""
     v = f.zero()
     removed = f.objective(v, full, neg_full) - f.objective(v, kept, neg_kept, graph=None if spillover else full)

@@ -24,6 +24,7 @@ def unlearn(model, full, deleted, valid, seed: int, device, *, damping: float, c
     negatives = fixed_negatives(model, full, seed)
     users = np.unique(full.user[deleted])
     served = rebuild(model, kept)  # a copy: the original is left as it was
-    info = influence_step(served, full, kept, negatives, None if negatives is None else negatives[torch.from_numpy(~deleted)],
-                          users, np.empty(0, np.int64), damping, cg_iterations, spillover=False)
+    kept_negatives = None if negatives is None else negatives[torch.from_numpy(~deleted)]
+    info = influence_step(served, full, kept, negatives, kept_negatives, users, np.empty(0, np.int64), damping,
+                          cg_iterations, spillover=False)
     return served, info

@@ -35,7 +35,8 @@ def user_unlearning_table(row_files, stem) -> pd.DataFrame:
     shown = pd.DataFrame({
         "dataset": rows["dataset"], "model": rows["model"], "selection": rows["selection"],
         "method": shown_methods(rows),
-        "mode": rows["mode"], "exact": rows["exact"].map(lambda e: "yes" if e else "no"), "users deleted": rows["users_deleted"], "users evaluated": rows["users_evaluated"],
+        "mode": rows["mode"], "exact": rows["exact"].map(lambda e: "yes" if e else "no"),
+        "users deleted": rows["users_deleted"], "users evaluated": rows["users_evaluated"],
         "s / request": rows["seconds_per_request"].map(lambda s: f"{s:.2f}"), "speed-up": rows["speedup"],
         "Recall@20": rows["recall20"].map(lambda v: f"{v:.4f}"), "NDCG@20": rows["ndcg20"].map(lambda v: f"{v:.4f}"),
         "NDCG@20 gap (before → after)": [f"{a:+.4f} → {b:+.4f}" for a, b in zip(rows["ndcg20_gap_before"],
