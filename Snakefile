@@ -3,7 +3,9 @@
 
 
 # ---------------------------------------------------------------------------- config
-configfile: "config/config.yaml"
+# beside this Snakefile, not in the working directory: with --directory elsewhere a relative path would be skipped
+# silently whenever --configfile is given, and the overlay would run on the schema's defaults
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -8,7 +8,7 @@ import pytest
 from recunlearn.config import ConfigError, load_schema, load_yaml, merge_configs, validate_config
 from recunlearn.datasets import BUILTIN
 
-from conftest import ROOT
+from conftest import ROOT, run_snakemake
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -164,7 +164,7 @@ OVERLAYS = {"demo_beyond.yaml": "demo.yaml", "frontier_ml100k.yaml": "ml100k.yam
             "user_unlearning_ml100k.yaml": "ml100k.yaml", "reproducibility_ml100k.yaml": "ml100k.yaml",
             "wmf_als_ml100k.yaml": "ml100k.yaml", "wmf_als_ml1m.yaml": "ml1m_train.yaml", "wmf_als.yaml": "ml1m_train.yaml",
             "wmf_retrain_only.yaml": "ml1m_train.yaml", "paper_splits_untuned.yaml": "paper_splits.yaml",
-            "frontier_only.yaml": "ml1m_train.yaml"}
+            "frontier_only.yaml": "ml1m_train.yaml", "lightgcn_ml1m.yaml": "ml1m_train.yaml"}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
@@ -178,3 +178,17 @@ def test_configs_merge_key_by_key():
     base = {"a": {"x": 1, "y": [1]}, "b": 2}
     assert merge_configs(base, {"a": {"y": [2]}}, {"c": {"z": 3}}) == {"a": {"x": 1, "y": [2]}, "b": 2, "c": {"z": 3}}
     assert base == {"a": {"x": 1, "y": [1]}, "b": 2}
+
+
+def test_an_overlay_run_elsewhere_still_reads_config_yaml(tmp_path):
+    """`snakemake -s <repo>/Snakefile -d <elsewhere> --configfile <overlay>` merges the overlay over the repository's
+    config/config.yaml, not over the schema's defaults: config/ml1m_train.yaml sets no method_aggregators, so
+    RecEraser-fast serves WMF by config.yaml's RefitAgg (MembAgg, the default, if config.yaml were skipped)."""
+    data = tmp_path / "data" / "ml-1m-receraser"
+    data.mkdir(parents=True)
+    (data / "train.txt").write_text("0 1 2\n")  # read only by a job: a dry run plans without it
+    plan = run_snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / "ml1m_train.yaml"),
+                         str(ROOT / "config" / "frontier_only.yaml"), "--config", "models=[WMF]", "--",
+                         "results/tables/table_6_4.md").stdout
+    assert "WMF/seed2022/inbp_K10/refit/unlearn_sequential/times.csv" in plan
+    assert "inbp_K10/memb/unlearn_sequential" not in plan

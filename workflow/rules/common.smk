@@ -22,6 +22,9 @@ os.environ.update(
     )
 )
 
+# the paper's published numbers (CSV), read beside this workflow whatever the working directory
+PAPER = str(Path(workflow.basedir) / "workflow" / "paper")
+
 from recunlearn.config import ConfigError, hyperparameters, submodel_hyperparameters, validate_config
 from recunlearn.config import wildcard_constraints
 from recunlearn.datasets import local_path, resolve_registry, source_filename, split_mode

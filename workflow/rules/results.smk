@@ -30,7 +30,7 @@ rule gather_metrics:
 rule table_6_2:
     input:
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
-        paper="workflow/paper/table_6_2.csv",
+        paper=f"{PAPER}/table_6_2.csv",
     output:
         md="results/tables/table_6_2.md",
         tex="results/tables/table_6_2.tex",
@@ -56,7 +56,7 @@ rule table_6_3:
     input:
         metrics=list(table_6_3_runs()),
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
-        paper="workflow/paper/table_6_3.csv",
+        paper=f"{PAPER}/table_6_3.csv",
         tuning=table_6_3_tuning(),
     output:
         md="results/tables/table_6_3.md",
@@ -84,8 +84,8 @@ rule table_6_3:
 rule figure:
     input:
         metrics=figure_inputs,
-        paper="workflow/paper/figures_text.csv",
-        table="workflow/paper/table_6_3.csv",
+        paper=f"{PAPER}/figures_text.csv",
+        table=f"{PAPER}/table_6_3.csv",
     output:
         png=report(
             "results/figures/{figure}.png",
@@ -115,8 +115,8 @@ rule figure:
 rule scorecard:
     input:
         metrics=rules.gather_metrics.output[0],
-        paper="workflow/paper/table_6_3.csv",
-        paper_6_4="workflow/paper/table_6_4.csv",
+        paper=f"{PAPER}/table_6_3.csv",
+        paper_6_4=f"{PAPER}/table_6_4.csv",
         times=timing_files(),
     output:
         report(
@@ -141,7 +141,7 @@ rule table_6_4:
     input:
         times=timing_files(),
         metrics=unlearning_metric_files(),
-        paper="workflow/paper/table_6_4.csv",
+        paper=f"{PAPER}/table_6_4.csv",
     output:
         md="results/tables/table_6_4.md",
         tex="results/tables/table_6_4.tex",
@@ -221,8 +221,8 @@ rule replication_report:
         fig_6_4=rules.fig_6_4.output.csv,
         frontier=rules.frontier.output.csv,
         stats=expand("results/{dataset}/data/stats.json", dataset=DATASETS),
-        paper_6_3="workflow/paper/table_6_3.csv",
-        paper_6_4="workflow/paper/table_6_4.csv",
+        paper_6_3=f"{PAPER}/table_6_3.csv",
+        paper_6_4=f"{PAPER}/table_6_4.csv",
     output:
         report(
             "results/report/replication.md",
