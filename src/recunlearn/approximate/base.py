@@ -8,6 +8,7 @@ import torch
 
 from ..data import Interactions
 from ..models import model_class
+from ..requests import without
 from ..sampling import NegativeSampler
 
 
@@ -27,3 +28,11 @@ def fixed_negatives(model, data: Interactions, seed: int) -> torch.Tensor | None
         return None
     generator = torch.Generator().manual_seed(int(seed))
     return NegativeSampler(data).sample(torch.from_numpy(np.asarray(data.user, dtype=np.int64)), generator)
+
+
+def remaining(model, full: Interactions, deleted: np.ndarray, seed: int):
+    """(the data without the deleted rows of ``full``, the fixed negatives of ``full``, the same negatives of the rows
+    that remain): what an influence step differentiates; the negatives are None for WMF."""
+    negatives = fixed_negatives(model, full, seed)
+    kept_negatives = None if negatives is None else negatives[torch.from_numpy(~deleted)]
+    return without(full, np.flatnonzero(deleted)), negatives, kept_negatives

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
-from ..requests import without
-from .base import fixed_negatives, rebuild
+from .base import rebuild, remaining
 from .influence import influence_step
 
 
@@ -48,12 +46,10 @@ def select(score: np.ndarray, keep_share: float) -> np.ndarray:
 def unlearn(model, full, deleted, valid, seed: int, device, *, damping: float, cg_iterations: int, k_hops: int,
             keep_share: float):
     deleted = np.asarray(deleted, dtype=bool)
-    kept = without(full, np.flatnonzero(deleted))
-    negatives = fixed_negatives(model, full, seed)
+    kept, negatives, kept_negatives = remaining(model, full, deleted, seed)
     nodes = select(importance(full, deleted, k_hops), keep_share)
     users, items = nodes[nodes < full.n_users], nodes[nodes >= full.n_users] - full.n_users
     served = rebuild(model, kept)  # a copy: the original is left as it was
-    kept_negatives = None if negatives is None else negatives[torch.from_numpy(~deleted)]
     info = influence_step(served, full, kept, negatives, kept_negatives, users,
                           items, damping, cg_iterations, spillover=True)
     return served, info

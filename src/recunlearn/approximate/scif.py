@@ -11,20 +11,16 @@ shares with the rest (docs/guide/method.md, section 10, says what the paper leav
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..requests import without
-from .base import fixed_negatives, rebuild
+from .base import rebuild, remaining
 from .influence import influence_step
 
 
 def unlearn(model, full, deleted, valid, seed: int, device, *, damping: float, cg_iterations: int):
     deleted = np.asarray(deleted, dtype=bool)
-    kept = without(full, np.flatnonzero(deleted))
-    negatives = fixed_negatives(model, full, seed)
+    kept, negatives, kept_negatives = remaining(model, full, deleted, seed)
     users = np.unique(full.user[deleted])
     served = rebuild(model, kept)  # a copy: the original is left as it was
-    kept_negatives = None if negatives is None else negatives[torch.from_numpy(~deleted)]
     info = influence_step(served, full, kept, negatives, kept_negatives, users, np.empty(0, np.int64), damping,
                           cg_iterations, spillover=False)
     return served, info
