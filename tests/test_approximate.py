@@ -202,3 +202,20 @@ def test_the_rows_a_step_sums_over_give_the_full_objective_s_gradient_and_hessia
     g_all, h_all = grad_and_hvp()
     np.testing.assert_allclose(g_part, g_all, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h_part, h_all, rtol=1e-10, atol=1e-12)
+
+
+def test_an_approximate_method_runs_with_torch_s_deterministic_algorithms_on_the_cpu():
+    """As a training job does (``train.seed_everything``): one machine at one thread count, the same bits."""
+    from recunlearn.train import deterministic_algorithms, fit
+
+    data = planted()
+    deleted = np.zeros(len(data), bool)
+    deleted[-3:] = True
+    cfg = model_config("WMF", {"dim": 4, "optimizer": "als", "max_epochs": 2, "keep": "last"})
+    original = fit("WMF", cfg, data, data, seed=0).model
+    deterministic_algorithms(False)
+    try:
+        unlearn("scif", original, data, deleted, data, seed=0, device="cpu")
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        deterministic_algorithms(False)

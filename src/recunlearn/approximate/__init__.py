@@ -10,7 +10,10 @@ from, and the audit's lineage verdict (``audit.model_verdict``) marks it not exa
 
 from __future__ import annotations
 
+import torch
+
 from ..registry import APPROXIMATE, lookup, resolve
+from ..train import deterministic_algorithms
 
 
 def options_for(name: str, given: dict | None) -> dict:
@@ -27,6 +30,9 @@ def options_for(name: str, given: dict | None) -> dict:
 def unlearn(name: str, model, full, deleted, valid, seed: int, device, options: dict | None = None):
     """Run the approximate method ``name`` (the module docstring's contract) with its settings (``options_for``)."""
     entry = lookup(APPROXIMATE, "approximate method", name)
+    # as a training job does: on the CPU the backward's scatter-adds run in a fixed order, so one machine at one
+    # thread count gives the same bits run after run (without it, IFRU's solve differed between runs at 2 threads)
+    deterministic_algorithms(torch.device(device).type == "cpu")
     return resolve(entry.impl)(model, full, deleted, valid, seed, device, **options_for(name, options))
 
 
